@@ -1,0 +1,39 @@
+# Two commands set everything up on a fresh machine:
+#   make build   creates .venv, installs handouts, builds every handout for every brand into output/
+#   make test    creates .venv with the test extras and runs the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: build test lint bench readme-images clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+build: $(VENV)/.installed
+	$(BIN)/handouts build
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -n auto
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run.py
+
+readme-images: $(VENV)/.installed-test
+	$(BIN)/python docs/make_images.py
+
+clean:
+	rm -rf output dist build .pytest_cache

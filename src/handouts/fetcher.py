@@ -1,0 +1,60 @@
+"""The only way WeasyPrint may read anything: ``data:`` URLs and files inside allowed folders.
+
+Everything else (other files, http, https, ftp, ...) stops the document with a
+``FatalURLFetchingError``, so a handout can neither leak a local file nor call the network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+
+class BlockedResource(FatalURLFetchingError):
+    """A template, stylesheet or image asked for something outside the allowed folders."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"blocked '{_short(url)}': {reason}")
+
+
+def _short(url: str, limit: int = 90) -> str:
+    return url if len(url) <= limit else url[: limit - 3] + "..."
+
+
+class ConfinedFetcher(URLFetcher):
+    """Serve ``data:`` URLs and local files whose real path lies inside ``roots``."""
+
+    def __init__(self, roots: list[Path] | tuple[Path, ...]) -> None:
+        super().__init__(timeout=1, allowed_protocols=("data", "file"), allow_redirects=False,
+                         fail_on_errors=True)
+        self.roots = tuple(Path(os.path.realpath(r)) for r in roots)
+        self.fetched: list[str] = []
+
+    def allowed_path(self, url: str) -> Path:
+        """The real path of a ``file:`` URL inside the roots; raise BlockedResource otherwise."""
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise BlockedResource(url, "files on other machines are not allowed")
+        # Decode first, then resolve: `..%2f` and symlinks must not escape.
+        real = Path(os.path.realpath(unquote(parts.path)))
+        for root in self.roots:
+            if real == root or real.is_relative_to(root):
+                return real
+        raise BlockedResource(url, "it is outside the brand, template and font folders")
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme != "file":
+            raise BlockedResource(url, "handouts never load anything from the network")
+        path = self.allowed_path(url)
+        if not path.is_file():
+            raise BlockedResource(url, "the file does not exist")
+        self.fetched.append(str(path))
+        return URLFetcherResponse(path.as_uri(), path.read_bytes())

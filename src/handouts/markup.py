@@ -1,0 +1,95 @@
+"""Content Markdown → safe HTML, and the policy for every link and QR target.
+
+Only paragraphs, emphasis, lists, line breaks and links are allowed. Raw HTML is never
+parsed (it prints as text), images are refused, and link targets must be http(s), mailto: or
+tel:. The renderer never sees content as template code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+WEB_SCHEMES = ("https", "http")
+CONTACT_SCHEMES = ("mailto", "tel")
+
+# Block rules that would turn plain text into structure we do not style (and that editors
+# hit by accident: "# 1 tip", four-space indents, "---" lines). They print as text instead.
+_DISABLED_RULES = ["heading", "lheading", "code", "fence", "blockquote", "hr", "table",
+                   "html_block", "html_inline", "reference"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkIssue:
+    """A problem with a link inside Markdown; ``line`` counts from 0 within the text."""
+
+    line: int
+    message: str
+    hint: str = ""
+
+
+def url_problem(url: str, *, contact: bool = False) -> str | None:
+    """Why ``url`` may not be a link or QR target, or None when it may."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "is not a valid web address"
+    scheme = parts.scheme.lower()
+    allowed = WEB_SCHEMES + (CONTACT_SCHEMES if contact else ())
+    if scheme not in allowed:
+        shown = f"'{scheme}:' links" if scheme else "addresses without https://"
+        return f"{shown} are not allowed (use {', '.join(s + ':' for s in allowed)})"
+    if any(ch.isspace() for ch in url.strip()):
+        return "contains spaces"
+    if scheme in WEB_SCHEMES:
+        if not parts.hostname:
+            return "has no host name"
+        if parts.username or parts.password or "@" in parts.netloc:
+            return "must not contain a user name or password"
+    elif not parts.path:
+        return f"has nothing after '{scheme}:'"
+    return None
+
+
+@cache
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.disable(_DISABLED_RULES, ignoreInvalid=True)
+    # Keep every target as written: our own policy below decides, with a clear error, rather
+    # than markdown-it silently dropping links it dislikes.
+    md.validateLink = lambda url: True
+    return md
+
+
+def _walk(tokens: list[Token]):
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from _walk(token.children)
+
+
+def check(text: str) -> list[LinkIssue]:
+    """Every link or image problem in ``text``."""
+    issues: list[LinkIssue] = []
+    line = 0
+    for token in _walk(_parser().parse(text)):
+        if token.map:
+            line = token.map[0]
+        if token.type == "image":
+            issues.append(LinkIssue(line, "images are not allowed in handout text",
+                                    "remove the ![...](...) part; the brand logo is set in brand.yaml"))
+        elif token.type == "link_open":
+            href = str(token.attrGet("href") or "")
+            problem = url_problem(href, contact=True)
+            if problem:
+                issues.append(LinkIssue(line, f"link '{href}' {problem}"))
+    return issues
+
+
+def to_html(text: str) -> str:
+    """Render checked Markdown to HTML. Call ``check`` first: this does not re-validate."""
+    return _parser().render(text)

@@ -1,0 +1,243 @@
+"""A project on disk: its handouts, brands, templates and fonts, loaded and cross-checked.
+
+Every problem in every file is collected before anything is raised, so an editor sees the
+whole list at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import markup
+from .assets import builtin_dir, font_families, image_problem
+from .errors import HandoutsError, Problem
+from .models import Brand, Handout, _did_you_mean, parse
+from .yamlio import Document, KeyPath, Mark, load_yaml
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LoadedHandout:
+    handout: Handout
+    path: Path
+    display: str
+    marks: dict[KeyPath, Mark]
+
+    @property
+    def id(self) -> str:
+        assert self.handout.id
+        return self.handout.id
+
+    @property
+    def language(self) -> str:
+        assert self.handout.language
+        return self.handout.language
+
+    def where(self, key: KeyPath) -> str:
+        """``path:line`` of a key, for messages raised after loading."""
+        probe = key
+        while probe and probe not in self.marks:
+            probe = probe[:-1]
+        mark = self.marks.get(probe)
+        return f"{self.display}:{mark.line}" if mark else self.display
+
+
+@dataclass(frozen=True)
+class LoadedBrand:
+    brand: Brand
+    path: Path
+    display: str
+    folder: Path
+    logo: Path | None
+
+    @property
+    def id(self) -> str:
+        assert self.brand.id
+        return self.brand.id
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    handouts: tuple[LoadedHandout, ...]
+    brands: tuple[LoadedBrand, ...]
+    template_dirs: tuple[Path, ...]
+    font_dirs: tuple[Path, ...]
+    layouts: tuple[str, ...]
+
+    def handout_versions(self, handout_id: str) -> dict[str, LoadedHandout]:
+        return {h.language: h for h in self.handouts if h.id == handout_id}
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _layouts(template_dirs: Iterable[Path]) -> tuple[str, ...]:
+    names = {p.parent.name for d in template_dirs for p in d.glob("*/page.html")}
+    names.discard("base")
+    return tuple(sorted(names))
+
+
+def load_project(root: Path | str) -> Project:
+    """Load and cross-check everything under ``root``; raise HandoutsError on any problem."""
+    root = Path(root).resolve()
+    content = root / "content"
+    if not content.is_dir():
+        raise HandoutsError(Problem(
+            _display(root, Path.cwd()), "no content/ folder here",
+            hint="run the command inside a handouts project, or point at one with -C DIR"))
+    template_dirs = tuple(d for d in (root / "templates", builtin_dir("templates")) if d.is_dir())
+    font_dirs = tuple(d for d in (root / "fonts", builtin_dir("fonts")) if d.is_dir())
+    layouts = _layouts(template_dirs)
+    problems: list[Problem] = []
+
+    handout_files = sorted((content / "handouts").glob("*.yaml")) + sorted(
+        (content / "handouts").glob("*.yml"))
+    handouts = _collect(handout_files, lambda p: _load_handout(p, root), problems)
+    ids = {h.id for h in handouts}
+    seen: dict[tuple[str, str], LoadedHandout] = {}
+    for h in handouts:
+        other = seen.setdefault((h.id, h.language), h)
+        if other is not h:
+            problems.append(Problem(h.display, f"handout '{h.id}' in language '{h.language}' is "
+                                    f"also defined in {other.display}", 1, 1, "id",
+                                    "give one of them another id or language"))
+
+    brand_files = sorted((content / "brands").glob("*/brand.yaml"))
+    families = font_families(font_dirs)
+    brands = _collect(brand_files,
+                      lambda p: _load_brand(p, root, ids, layouts, tuple(families)), problems)
+    seen_brands: dict[str, LoadedBrand] = {}
+    for b in brands:
+        other_brand = seen_brands.setdefault(b.id, b)
+        if other_brand is not b:
+            problems.append(Problem(b.display, f"brand id '{b.id}' is also used by "
+                                    f"{other_brand.display}", 1, 1, "id", "use a unique id"))
+    if problems:
+        raise HandoutsError(problems)
+    if not handouts:
+        raise HandoutsError(Problem(_display(content / "handouts", root), "no handouts found",
+                                    hint="add a file such as content/handouts/my-topic.yaml"))
+    if not brands:
+        raise HandoutsError(Problem(_display(content / "brands", root), "no brands found",
+                                    hint="add a folder such as content/brands/my-clinic/ "
+                                    "with a brand.yaml"))
+    return Project(root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts)
+
+
+def _collect(paths: list[Path], load: Callable[[Path], T], problems: list[Problem]) -> list[T]:
+    loaded: list[T] = []
+    for path in paths:
+        try:
+            loaded.append(load(path))
+        except HandoutsError as exc:
+            problems.extend(exc.problems)
+    return loaded
+
+
+# ---------------------------------------------------------------- handouts
+
+
+def _load_handout(path: Path, root: Path) -> LoadedHandout:
+    doc = load_yaml(path, _display(path, root))
+    stem, _, lang = path.stem.partition(".")
+    defaults: dict[str, Any] = {"id": stem, "language": lang or "en"}
+    handout: Handout = parse(Handout, doc, defaults)
+    problems = _check_handout(handout, doc, lang)
+    if problems:
+        raise HandoutsError(problems)
+    return LoadedHandout(handout, path, doc.display, doc.values)
+
+
+def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if lang_from_name and h.language != lang_from_name:
+        problems.append(doc.problem(("language",), f"the file name says '{lang_from_name}' but "
+                                    f"the file says '{h.language}'", "make them agree"))
+    ref_ids: set[str] = set()
+    for i, ref in enumerate(h.references):
+        if ref.id in ref_ids:
+            problems.append(doc.problem(("references", i, "id"), f"reference id '{ref.id}' is "
+                                        "used twice", "give each reference its own id"))
+        ref_ids.add(ref.id)
+    cited: list[tuple[KeyPath, list[str]]] = [
+        (("notices", i, "sources"), n.sources) for i, n in enumerate(h.notices)
+    ] + [(("questions", i, "sources"), q.sources) for i, q in enumerate(h.questions)]
+    for key, sources in cited:
+        for j, source in enumerate(sources):
+            if source not in ref_ids:
+                hint = _did_you_mean(source, ref_ids) or "add it under `references:`"
+                problems.append(doc.problem((*key, j), f"no reference has the id '{source}'", hint))
+    texts: list[tuple[KeyPath, str]] = [
+        (("notices", i, "text"), n.text) for i, n in enumerate(h.notices)
+    ] + [(("questions", i, "answer"), q.answer) for i, q in enumerate(h.questions)]
+    if h.closing and h.closing.text:
+        texts.append((("closing", "text"), h.closing.text))
+    for key, text in texts:
+        mark = doc.mark(key)
+        for issue in markup.check(text):
+            line = mark.line + issue.line + (1 if mark.block else 0)
+            problems.append(Problem(doc.display, issue.message, line, None,
+                                    _key(key), issue.hint))
+    return problems
+
+
+def _key(key: KeyPath) -> str:
+    from .yamlio import format_key
+
+    return format_key(key)
+
+
+# ---------------------------------------------------------------- brands
+
+
+def _load_brand(path: Path, root: Path, handout_ids: set[str], layouts: tuple[str, ...],
+                families: tuple[str, ...]) -> LoadedBrand:
+    doc = load_yaml(path, _display(path, root))
+    folder = path.parent
+    brand: Brand = parse(Brand, doc, {"id": folder.name})
+    problems: list[Problem] = []
+    logo: Path | None = None
+    if brand.logo:
+        logo, problem = _resolve_logo(brand.logo, folder)
+        if problem:
+            problems.append(doc.problem(("logo",), problem[0], problem[1]))
+    if brand.font not in families:
+        hint = _did_you_mean(brand.font, families) or "available: " + ", ".join(families)
+        problems.append(doc.problem(("font",), f"font '{brand.font}' is not in fonts/", hint))
+    for i, layout in enumerate(brand.layouts):
+        if layout not in layouts:
+            hint = _did_you_mean(layout, layouts) or "available: " + ", ".join(layouts)
+            problems.append(doc.problem(("layouts", i), f"unknown layout '{layout}'", hint))
+    if isinstance(brand.handouts, list):
+        for i, hid in enumerate(brand.handouts):
+            if hid not in handout_ids:
+                hint = _did_you_mean(hid, handout_ids) or "check content/handouts/"
+                problems.append(doc.problem(("handouts", i), f"no handout has the id '{hid}'",
+                                            hint))
+    if problems:
+        raise HandoutsError(problems)
+    return LoadedBrand(brand, path, doc.display, folder.resolve(), logo)
+
+
+def _resolve_logo(name: str, folder: Path) -> tuple[Path | None, tuple[str, str] | None]:
+    real_folder = Path(os.path.realpath(folder))
+    candidate = Path(os.path.realpath(folder / name))
+    if Path(name).is_absolute() or not candidate.is_relative_to(real_folder):
+        return None, (f"the logo '{name}' is outside the brand's folder",
+                      "put the logo file next to brand.yaml and give just its name")
+    if not candidate.is_file():
+        return None, (f"the logo file '{name}' does not exist",
+                      f"put it in {_display(folder, Path.cwd())}/ or fix the name")
+    if problem := image_problem(candidate):
+        return None, (f"the logo '{name}' {problem}", "export the logo again as a plain SVG or PNG")
+    return candidate, None

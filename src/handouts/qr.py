@@ -1,0 +1,59 @@
+"""URL → vector QR code (SVG) sized so that every module prints at least 0.4 mm wide.
+
+Always a full QR code (the qrcode library never makes Micro QR), error correction M, and a
+quiet zone of 4 modules included in the printed square.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from functools import lru_cache
+
+import qrcode
+import qrcode.constants
+from qrcode.image.svg import SvgPathFillImage
+
+QUIET_ZONE = 4
+MIN_MODULE_MM = 0.4
+
+
+class QRTooDense(ValueError):
+    """The URL needs more modules than fit the space at the minimum module size."""
+
+
+@dataclass(frozen=True, slots=True)
+class QRCode:
+    url: str
+    data_uri: str  # data:image/svg+xml;base64,...
+    size_mm: float  # printed width and height, quiet zone included
+    modules: int  # modules across, quiet zone included
+    version: int
+
+    @property
+    def module_mm(self) -> float:
+        return self.size_mm / self.modules
+
+
+@lru_cache(maxsize=512)
+def make_qr(url: str, *, min_mm: float = 22.0, module_mm: float = 0.5,
+            max_mm: float = 34.0) -> QRCode:
+    """A QR code for ``url``: at least ``min_mm`` wide, ``module_mm`` per module if that is
+    wider, and never wider than ``max_mm`` (raise QRTooDense when 0.4 mm modules would not fit).
+    """
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE,
+                         image_factory=SvgPathFillImage)
+    code.add_data(url.encode("utf-8"))
+    code.make(fit=True)
+    modules = code.modules_count + 2 * QUIET_ZONE
+    size = max(min_mm, modules * module_mm)
+    if size > max_mm:
+        size = max_mm
+    if size / modules < MIN_MODULE_MM:
+        need = modules * MIN_MODULE_MM
+        raise QRTooDense(
+            f"the address is too long for a QR code in this space ({len(url)} characters need "
+            f"{need:.0f} mm, the layout allows {max_mm:.0f} mm); use a shorter address")
+    svg = code.make_image().to_string(encoding="unicode")
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return QRCode(url, f"data:image/svg+xml;base64,{data}", round(size, 2), modules, code.version)

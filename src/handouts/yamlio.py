@@ -1,0 +1,192 @@
+"""Strict YAML loading: plain data plus the line and column of every key and value.
+
+Refuses what makes YAML dangerous or surprising for hand-written content: anchors and aliases
+(alias bombs), duplicate keys (silent overwrites), python tags, several documents in one file,
+and files over 1 MiB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import HandoutsError, Problem
+
+MAX_BYTES = 1024 * 1024
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where a node starts (1-based), and how its scalar was written."""
+
+    line: int
+    col: int
+    text: str | None = None  # the scalar as written, for hints
+    plain: bool = False  # an unquoted scalar (subject to YAML 1.1 type guessing)
+    block: bool = False  # a `|` or `>` block: its text starts on the next line
+
+
+@dataclass
+class Document:
+    """A loaded YAML file: its data and where each piece came from."""
+
+    path: Path
+    display: str  # the path as shown to users
+    data: Any
+    values: dict[KeyPath, Mark] = field(default_factory=dict)
+    keys: dict[KeyPath, Mark] = field(default_factory=dict)
+
+    def mark(self, path: KeyPath, *, key: bool = False) -> Mark:
+        """The mark of ``path``, or of its nearest ancestor that has one."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), Mark(1, 1))
+
+    def problem(self, path: KeyPath, message: str, hint: str = "", *, key: bool = False) -> Problem:
+        mark = self.mark(path, key=key)
+        return Problem(self.display, message, mark.line, mark.col, format_key(path), hint)
+
+
+def format_key(path: KeyPath) -> str:
+    """``("questions", 1, "answer")`` → ``questions[2].answer`` (list positions count from 1)."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _mark(node: yaml.Node) -> Mark:
+    m = node.start_mark
+    if isinstance(node, yaml.ScalarNode):
+        return Mark(m.line + 1, m.column + 1, node.value, node.style is None,
+                    node.style in ("|", ">"))
+    return Mark(m.line + 1, m.column + 1)
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.doc.values[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self.constructor.construct_object(node)
+        except yaml.YAMLError as exc:
+            m = _mark(node)
+            self.problems.append(
+                Problem(self.doc.display, f"cannot read this value ({_first_line(exc)})",
+                        m.line, m.col, format_key(path), "put the value in quotes")
+            )
+            return None
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            km = _mark(key_node)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                self.problems.append(Problem(
+                    self.doc.display, "keys must be plain words", km.line, km.col,
+                    format_key(path), "write the key as a name followed by a colon, like `title:`"))
+                continue
+            key = key_node.value
+            child = (*path, key)
+            if key in result:
+                first = self.doc.keys[child]
+                self.problems.append(Problem(
+                    self.doc.display, f"duplicate key '{key}' (first given on line {first.line})",
+                    km.line, km.col, format_key(child), "keep only one of them"))
+                continue
+            self.doc.keys[child] = km
+            result[key] = self.build(value_node, child)
+        return result
+
+
+def _first_line(exc: BaseException) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    return str(problem).strip().splitlines()[0]
+
+
+def _syntax_problem(display: str, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    message = f"this is not valid YAML: {_first_line(exc)}"
+    hint = "check the indentation, and put text that contains ': ' or starts with a symbol in quotes"
+    return Problem(display, message, line, col, "", hint)
+
+
+def _reject_anchors(display: str, text: str) -> list[Problem]:
+    """Scan parse events (nothing is expanded) for anchors, aliases and extra documents."""
+    problems: list[Problem] = []
+    documents = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        m = event.start_mark
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents == 2:
+                problems.append(Problem(display, "the file holds more than one YAML document",
+                                        m.line + 1, m.column + 1, "", "remove the `---` line"))
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            problems.append(Problem(
+                display, "anchors and aliases (`&name`, `*name`) are not allowed",
+                m.line + 1, m.column + 1, "", "write the value out in full"))
+    return problems
+
+
+def load_yaml(path: Path, display: str | None = None) -> Document:
+    """Load one YAML file strictly; raise HandoutsError listing every problem found."""
+    display = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise HandoutsError(Problem(
+                display, f"the file is too large ({size:,} bytes; the limit is 1 MiB)",
+                hint="split it into several handouts"))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise HandoutsError(Problem(display, f"cannot read the file: {exc.strerror}")) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise HandoutsError(Problem(display, "the file is not UTF-8 text", line, None, "",
+                                    "save it as UTF-8 in your editor")) from None
+    doc = Document(path, display, None)
+    try:
+        problems = _reject_anchors(display, text)
+        if problems:
+            raise HandoutsError(problems)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise HandoutsError(_syntax_problem(display, exc)) from None
+    if node is None:
+        raise HandoutsError(Problem(display, "the file is empty", 1, 1, "",
+                                    "see docs/content-format.md for what goes in it"))
+    if not isinstance(node, yaml.MappingNode):
+        m = _mark(node)
+        raise HandoutsError(Problem(display, "the file must be a list of `key: value` lines",
+                                    m.line, m.col, "", "start with a line such as `title: ...`"))
+    builder = _Builder(doc)
+    doc.data = builder.build(node, ())
+    if builder.problems:
+        raise HandoutsError(builder.problems)
+    return doc
