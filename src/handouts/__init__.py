@@ -11,10 +11,16 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "HandoutsError": "errors", "Problem": "errors",
-    "Project": "project", "load_project": "project",
-    "Filters": "plan", "Job": "plan", "make_plan": "plan",
-    "build": "build", "Report": "build", "Result": "build",
+    "HandoutsError": "errors",
+    "Problem": "errors",
+    "Project": "project",
+    "load_project": "project",
+    "Filters": "plan",
+    "Job": "plan",
+    "make_plan": "plan",
+    "build": "build",
+    "Report": "build",
+    "Result": "build",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -16,8 +16,12 @@ _PACKAGE = Path(__file__).resolve().parent
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_PIXELS = 25_000_000
-FONT_STYLES = {"Regular": (400, "normal"), "Bold": (700, "normal"),
-               "Italic": (400, "italic"), "BoldItalic": (700, "italic")}
+FONT_STYLES = {
+    "Regular": (400, "normal"),
+    "Bold": (700, "normal"),
+    "Italic": (400, "italic"),
+    "BoldItalic": (700, "italic"),
+}
 
 
 def builtin_dir(kind: str) -> Path:
@@ -67,8 +71,10 @@ def font_families(folders: tuple[Path, ...]) -> dict[str, tuple[FontFace, ...]]:
 _SVG_FORBIDDEN = [
     (re.compile(rb"<!DOCTYPE", re.I), "must not contain a DOCTYPE"),
     (re.compile(rb"<!ENTITY", re.I), "must not declare entities"),
-    (re.compile(rb"<\s*(?:[\w-]+:)?(?:image|use|script|foreignObject|iframe)\b", re.I),
-     "must not contain <image>, <use>, <script> or <foreignObject> elements"),
+    (
+        re.compile(rb"<\s*(?:[\w-]+:)?(?:image|use|script|foreignObject|iframe)\b", re.I),
+        "must not contain <image>, <use>, <script> or <foreignObject> elements",
+    ),
     (re.compile(rb"(?:xlink:)?href\s*=", re.I), "must not link to other files"),
     (re.compile(rb"url\(\s*['\"]?(?!#)", re.I), "must not load other files through url()"),
     (re.compile(rb"@import", re.I), "must not import style sheets"),

@@ -90,17 +90,32 @@ def run_job(job: Job, out_dir: Path, fmt: str = "pdf") -> Result:
             rendered = _get_renderer().render(job)
             write_atomic(out_dir / output, rendered.pdf)
             data, pages = rendered.pdf, rendered.pages
-            warnings = [w for w in dict.fromkeys(rendered.warnings)
-                        if not w.startswith(_ENVIRONMENT_NOTES)]
+            warnings = [
+                w for w in dict.fromkeys(rendered.warnings) if not w.startswith(_ENVIRONMENT_NOTES)
+            ]
     except HandoutsError as exc:
         return Result(job.label, str(output), False, time.perf_counter() - start, error=str(exc))
-    return Result(job.label, str(output), True, time.perf_counter() - start, pages, len(data),
-                  hashlib.sha256(data).hexdigest(), warnings)
+    return Result(
+        job.label,
+        str(output),
+        True,
+        time.perf_counter() - start,
+        pages,
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        warnings,
+    )
 
 
-def build(jobs: Sequence[Job], out_dir: Path, *, fmt: str = "pdf", workers: int = 1,
-          executor: Executor | None = None,
-          on_result: Callable[[Result], None] | None = None) -> Report:
+def build(
+    jobs: Sequence[Job],
+    out_dir: Path,
+    *,
+    fmt: str = "pdf",
+    workers: int = 1,
+    executor: Executor | None = None,
+    on_result: Callable[[Result], None] | None = None,
+) -> Report:
     """Render every job into ``out_dir``. One failing job never stops the others."""
     start = time.perf_counter()
     out_dir = Path(out_dir)

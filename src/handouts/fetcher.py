@@ -30,8 +30,12 @@ class ConfinedFetcher(URLFetcher):
     """Serve ``data:`` URLs and local files whose real path lies inside ``roots``."""
 
     def __init__(self, roots: list[Path] | tuple[Path, ...]) -> None:
-        super().__init__(timeout=1, allowed_protocols=("data", "file"), allow_redirects=False,
-                         fail_on_errors=True)
+        super().__init__(
+            timeout=1,
+            allowed_protocols=("data", "file"),
+            allow_redirects=False,
+            fail_on_errors=True,
+        )
         self.roots = tuple(Path(os.path.realpath(r)) for r in roots)
         self.fetched: list[str] = []
 

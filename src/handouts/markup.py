@@ -19,8 +19,18 @@ CONTACT_SCHEMES = ("mailto", "tel")
 
 # Block rules that would turn plain text into structure we do not style (and that editors
 # hit by accident: "# 1 tip", four-space indents, "---" lines). They print as text instead.
-_DISABLED_RULES = ["heading", "lheading", "code", "fence", "blockquote", "hr", "table",
-                   "html_block", "html_inline", "reference"]
+_DISABLED_RULES = [
+    "heading",
+    "lheading",
+    "code",
+    "fence",
+    "blockquote",
+    "hr",
+    "table",
+    "html_block",
+    "html_inline",
+    "reference",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +90,13 @@ def check(text: str) -> list[LinkIssue]:
         if token.map:
             line = token.map[0]
         if token.type == "image":
-            issues.append(LinkIssue(line, "images are not allowed in handout text",
-                                    "remove the ![...](...) part; the brand logo is set in brand.yaml"))
+            issues.append(
+                LinkIssue(
+                    line,
+                    "images are not allowed in handout text",
+                    "remove the ![...](...) part; the brand logo is set in brand.yaml",
+                )
+            )
         elif token.type == "link_open":
             href = str(token.attrGet("href") or "")
             problem = url_problem(href, contact=True)

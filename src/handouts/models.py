@@ -125,7 +125,8 @@ class Reference(_Model):
     journal: Text | None = Field(None, description="Journal name.")
     publisher: Text | None = Field(None, description="Publisher or agency.")
     year: Annotated[int, Strict(), Field(ge=1800, le=2200)] | None = Field(
-        None, description="Year published.")
+        None, description="Year published."
+    )
     date: dt.date | None = Field(None, description="Date published (YYYY-MM-DD).")
     volume: Text | None = Field(None, description="Volume, issue and pages.")
     doi: Doi | None = Field(None, description="DOI, like 10.1186/s12964-022-00959-4.")
@@ -163,7 +164,8 @@ class Handout(_Model):
     review: Review | None = Field(None, description="Medical review record.")
     notices: list[Notice] = Field([], description="Call-out boxes before the questions.")
     questions: Annotated[list[Question], Field(min_length=1)] = Field(
-        description="The questions and answers, in order.")
+        description="The questions and answers, in order."
+    )
     references: list[Reference] = Field([], description="Cited articles and pages.")
     closing: Closing | None = Field(None, description="The closing call to action.")
 
@@ -200,11 +202,14 @@ class Brand(_Model):
     paper: Literal["letter", "a4"] = Field("letter", description="letter or a4.")
     contact: Contact = Field(default_factory=Contact, description="Contact details.")
     handouts: Literal["all"] | list[Slug] = Field(
-        "all", description="`all`, or the list of handout ids this clinic prints.")
+        "all", description="`all`, or the list of handout ids this clinic prints."
+    )
     languages: Annotated[list[Lang], Field(min_length=1)] = Field(
-        ["en"], description="Which language versions to build.")
+        ["en"], description="Which language versions to build."
+    )
     layouts: Annotated[list[Slug], Field(min_length=1)] = Field(
-        ["leaflet"], description="Which layouts to build.")
+        ["leaflet"], description="Which layouts to build."
+    )
 
 
 # ---------------------------------------------------------------- errors → file:line
@@ -260,14 +265,18 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if isinstance(current, dict) and isinstance(part, str) and part in current:
+        if (isinstance(current, dict) and isinstance(part, str) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and part < len(current)
+        ):
             current = current[part]
             path.append(part)
-        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
-            current = current[part]
-            path.append(part)
-        elif isinstance(current, dict) and isinstance(part, str) and "." not in part \
-                and "[" not in part and part.isidentifier():
+        elif (
+            isinstance(current, dict)
+            and isinstance(part, str)
+            and "." not in part
+            and "[" not in part
+            and part.isidentifier()
+        ):
             path.append(part)  # a missing or unknown key
             break
     return tuple(path)
@@ -284,13 +293,23 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
         if kind == "extra_forbidden":
             parent = _model_at(model, path[:-1])
             hint = _did_you_mean(str(path[-1]), parent.model_fields if parent else ())
-            problems[path] = doc.problem(path, f"unknown key '{path[-1]}'",
-                                         hint or "remove it or check the spelling", key=True)
+            problems[path] = doc.problem(
+                path,
+                f"unknown key '{path[-1]}'",
+                hint or "remove it or check the spelling",
+                key=True,
+            )
             continue
         if kind == "missing":
             mark = doc.mark(path[:-1])
-            problems[path] = Problem(doc.display, f"'{path[-1]}' is missing", mark.line, mark.col,
-                                     _fmt(path[:-1]), f"add a `{path[-1]}:` line")
+            problems[path] = Problem(
+                doc.display,
+                f"'{path[-1]}' is missing",
+                mark.line,
+                mark.col,
+                _fmt(path[:-1]),
+                f"add a `{path[-1]}:` line",
+            )
             continue
         if kind == "literal_error":
             message = f"must be one of: {err['ctx']['expected']}"
@@ -325,8 +344,14 @@ def _value_at(data: Any, path: KeyPath) -> Any:
 
 def _yaml_type(doc: Document, path: KeyPath) -> str:
     value = _value_at(doc.data, path)
-    return {bool: "yes/no value", int: "number", float: "number", type(None): "empty value",
-            dt.date: "date", dt.datetime: "date"}.get(type(value), "non-text value")
+    return {
+        bool: "yes/no value",
+        int: "number",
+        float: "number",
+        type(None): "empty value",
+        dt.date: "date",
+        dt.datetime: "date",
+    }.get(type(value), "non-text value")
 
 
 def parse(model: type[_Model], doc: Document, overrides: dict[str, Any] | None = None) -> Any:

@@ -74,6 +74,7 @@ def make_plan(project: Project, filters: Filters = Filters()) -> list[Job]:
                 for layout in b.layouts:
                     if filters.layouts and layout not in filters.layouts:
                         continue
-                    jobs.append(Job(brand, versions[lang], layout, project.template_dirs,
-                                    project.font_dirs))
+                    jobs.append(
+                        Job(brand, versions[lang], layout, project.template_dirs, project.font_dirs)
+                    )
     return jobs

@@ -92,45 +92,76 @@ def load_project(root: Path | str) -> Project:
     root = Path(root).resolve()
     content = root / "content"
     if not content.is_dir():
-        raise HandoutsError(Problem(
-            _display(root, Path.cwd()), "no content/ folder here",
-            hint="run the command inside a handouts project, or point at one with -C DIR"))
+        raise HandoutsError(
+            Problem(
+                _display(root, Path.cwd()),
+                "no content/ folder here",
+                hint="run the command inside a handouts project, or point at one with -C DIR",
+            )
+        )
     template_dirs = tuple(d for d in (root / "templates", builtin_dir("templates")) if d.is_dir())
     font_dirs = tuple(d for d in (root / "fonts", builtin_dir("fonts")) if d.is_dir())
     layouts = _layouts(template_dirs)
     problems: list[Problem] = []
 
     handout_files = sorted((content / "handouts").glob("*.yaml")) + sorted(
-        (content / "handouts").glob("*.yml"))
+        (content / "handouts").glob("*.yml")
+    )
     handouts = _collect(handout_files, lambda p: _load_handout(p, root), problems)
     ids = {h.id for h in handouts}
     seen: dict[tuple[str, str], LoadedHandout] = {}
     for h in handouts:
         other = seen.setdefault((h.id, h.language), h)
         if other is not h:
-            problems.append(Problem(h.display, f"handout '{h.id}' in language '{h.language}' is "
-                                    f"also defined in {other.display}", 1, 1, "id",
-                                    "give one of them another id or language"))
+            problems.append(
+                Problem(
+                    h.display,
+                    f"handout '{h.id}' in language '{h.language}' is "
+                    f"also defined in {other.display}",
+                    1,
+                    1,
+                    "id",
+                    "give one of them another id or language",
+                )
+            )
 
     brand_files = sorted((content / "brands").glob("*/brand.yaml"))
     families = font_families(font_dirs)
-    brands = _collect(brand_files,
-                      lambda p: _load_brand(p, root, ids, layouts, tuple(families)), problems)
+    brands = _collect(
+        brand_files, lambda p: _load_brand(p, root, ids, layouts, tuple(families)), problems
+    )
     seen_brands: dict[str, LoadedBrand] = {}
     for b in brands:
         other_brand = seen_brands.setdefault(b.id, b)
         if other_brand is not b:
-            problems.append(Problem(b.display, f"brand id '{b.id}' is also used by "
-                                    f"{other_brand.display}", 1, 1, "id", "use a unique id"))
+            problems.append(
+                Problem(
+                    b.display,
+                    f"brand id '{b.id}' is also used by {other_brand.display}",
+                    1,
+                    1,
+                    "id",
+                    "use a unique id",
+                )
+            )
     if problems:
         raise HandoutsError(problems)
     if not handouts:
-        raise HandoutsError(Problem(_display(content / "handouts", root), "no handouts found",
-                                    hint="add a file such as content/handouts/my-topic.yaml"))
+        raise HandoutsError(
+            Problem(
+                _display(content / "handouts", root),
+                "no handouts found",
+                hint="add a file such as content/handouts/my-topic.yaml",
+            )
+        )
     if not brands:
-        raise HandoutsError(Problem(_display(content / "brands", root), "no brands found",
-                                    hint="add a folder such as content/brands/my-clinic/ "
-                                    "with a brand.yaml"))
+        raise HandoutsError(
+            Problem(
+                _display(content / "brands", root),
+                "no brands found",
+                hint="add a folder such as content/brands/my-clinic/ with a brand.yaml",
+            )
+        )
     return Project(root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts)
 
 
@@ -161,13 +192,23 @@ def _load_handout(path: Path, root: Path) -> LoadedHandout:
 def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Problem]:
     problems: list[Problem] = []
     if lang_from_name and h.language != lang_from_name:
-        problems.append(doc.problem(("language",), f"the file name says '{lang_from_name}' but "
-                                    f"the file says '{h.language}'", "make them agree"))
+        problems.append(
+            doc.problem(
+                ("language",),
+                f"the file name says '{lang_from_name}' but the file says '{h.language}'",
+                "make them agree",
+            )
+        )
     ref_ids: set[str] = set()
     for i, ref in enumerate(h.references):
         if ref.id in ref_ids:
-            problems.append(doc.problem(("references", i, "id"), f"reference id '{ref.id}' is "
-                                        "used twice", "give each reference its own id"))
+            problems.append(
+                doc.problem(
+                    ("references", i, "id"),
+                    f"reference id '{ref.id}' is used twice",
+                    "give each reference its own id",
+                )
+            )
         ref_ids.add(ref.id)
     cited: list[tuple[KeyPath, list[str]]] = [
         (("notices", i, "sources"), n.sources) for i, n in enumerate(h.notices)
@@ -186,8 +227,7 @@ def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Probl
         mark = doc.mark(key)
         for issue in markup.check(text):
             line = mark.line + issue.line + (1 if mark.block else 0)
-            problems.append(Problem(doc.display, issue.message, line, None,
-                                    _key(key), issue.hint))
+            problems.append(Problem(doc.display, issue.message, line, None, _key(key), issue.hint))
     return problems
 
 
@@ -200,8 +240,13 @@ def _key(key: KeyPath) -> str:
 # ---------------------------------------------------------------- brands
 
 
-def _load_brand(path: Path, root: Path, handout_ids: set[str], layouts: tuple[str, ...],
-                families: tuple[str, ...]) -> LoadedBrand:
+def _load_brand(
+    path: Path,
+    root: Path,
+    handout_ids: set[str],
+    layouts: tuple[str, ...],
+    families: tuple[str, ...],
+) -> LoadedBrand:
     doc = load_yaml(path, _display(path, root))
     folder = path.parent
     brand: Brand = parse(Brand, doc, {"id": folder.name})
@@ -222,8 +267,9 @@ def _load_brand(path: Path, root: Path, handout_ids: set[str], layouts: tuple[st
         for i, hid in enumerate(brand.handouts):
             if hid not in handout_ids:
                 hint = _did_you_mean(hid, handout_ids) or "check content/handouts/"
-                problems.append(doc.problem(("handouts", i), f"no handout has the id '{hid}'",
-                                            hint))
+                problems.append(
+                    doc.problem(("handouts", i), f"no handout has the id '{hid}'", hint)
+                )
     if problems:
         raise HandoutsError(problems)
     return LoadedBrand(brand, path, doc.display, folder.resolve(), logo)
@@ -233,11 +279,15 @@ def _resolve_logo(name: str, folder: Path) -> tuple[Path | None, tuple[str, str]
     real_folder = Path(os.path.realpath(folder))
     candidate = Path(os.path.realpath(folder / name))
     if Path(name).is_absolute() or not candidate.is_relative_to(real_folder):
-        return None, (f"the logo '{name}' is outside the brand's folder",
-                      "put the logo file next to brand.yaml and give just its name")
+        return None, (
+            f"the logo '{name}' is outside the brand's folder",
+            "put the logo file next to brand.yaml and give just its name",
+        )
     if not candidate.is_file():
-        return None, (f"the logo file '{name}' does not exist",
-                      f"put it in {_display(folder, Path.cwd())}/ or fix the name")
+        return None, (
+            f"the logo file '{name}' does not exist",
+            f"put it in {_display(folder, Path.cwd())}/ or fix the name",
+        )
     if problem := image_problem(candidate):
         return None, (f"the logo '{name}' {problem}", "export the logo again as a plain SVG or PNG")
     return candidate, None

@@ -36,13 +36,17 @@ class QRCode:
 
 
 @lru_cache(maxsize=512)
-def make_qr(url: str, *, min_mm: float = 22.0, module_mm: float = 0.5,
-            max_mm: float = 34.0) -> QRCode:
+def make_qr(
+    url: str, *, min_mm: float = 22.0, module_mm: float = 0.5, max_mm: float = 34.0
+) -> QRCode:
     """A QR code for ``url``: at least ``min_mm`` wide, ``module_mm`` per module if that is
     wider, and never wider than ``max_mm`` (raise QRTooDense when 0.4 mm modules would not fit).
     """
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE,
-                         image_factory=SvgPathFillImage)
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=QUIET_ZONE,
+        image_factory=SvgPathFillImage,
+    )
     code.add_data(url.encode("utf-8"))
     code.make(fit=True)
     modules = code.modules_count + 2 * QUIET_ZONE
@@ -53,7 +57,8 @@ def make_qr(url: str, *, min_mm: float = 22.0, module_mm: float = 0.5,
         need = modules * MIN_MODULE_MM
         raise QRTooDense(
             f"the address is too long for a QR code in this space ({len(url)} characters need "
-            f"{need:.0f} mm, the layout allows {max_mm:.0f} mm); use a shorter address")
+            f"{need:.0f} mm, the layout allows {max_mm:.0f} mm); use a shorter address"
+        )
     svg = code.make_image().to_string(encoding="unicode")
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return QRCode(url, f"data:image/svg+xml;base64,{data}", round(size, 2), modules, code.version)

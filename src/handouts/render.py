@@ -7,6 +7,7 @@ stylesheets and the font configuration.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
@@ -41,8 +42,13 @@ def template_env(template_dirs: tuple[Path, ...]) -> ImmutableSandboxedEnvironme
     loader that looks in the project's templates/ before the built-in ones."""
     loader = jinja2.FileSystemLoader([str(d) for d in template_dirs])
     return ImmutableSandboxedEnvironment(
-        loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=False, lstrip_blocks=False, auto_reload=False)
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        auto_reload=False,
+    )
 
 
 def find_template_file(template_dirs: tuple[Path, ...], name: str) -> Path | None:
@@ -68,6 +74,18 @@ def _mix(hex_color: str, other: str, amount: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * amount):02X}" for x, y in zip(a, b, strict=True))
 
 
+def source_epoch(job: Job) -> int:
+    """The moment a document is dated: its review date, else SOURCE_DATE_EPOCH, else 0."""
+    review = job.handout.handout.review
+    if review:
+        moment = dt.datetime.combine(review.reviewed_on, dt.time(), tzinfo=dt.UTC)
+        return int(moment.timestamp())
+    try:
+        return int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    except ValueError:
+        return 0
+
+
 def _date(value: Any) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
@@ -79,13 +97,27 @@ def _reference_view(ref: Reference, job: Job, key: tuple) -> dict[str, Any]:
         try:
             qr = make_qr(link)
         except QRTooDense as exc:
-            raise RenderError(Problem(job.handout.display, str(exc), _line(job, key), None,
-                                      _fmt(key))) from None
-    byline = ", ".join(str(x) for x in (
-        ref.authors, ref.journal or ref.publisher,
-        ref.year or (_date(ref.date) if ref.date else None), ref.volume) if x)
-    return {"id": ref.id, "title": ref.title, "byline": byline, "link": link,
-            "link_label": _label(link) if link else "", "qr": qr}
+            raise RenderError(
+                Problem(job.handout.display, str(exc), _line(job, key), None, _fmt(key))
+            ) from None
+    byline = ", ".join(
+        str(x)
+        for x in (
+            ref.authors,
+            ref.journal or ref.publisher,
+            ref.year or (_date(ref.date) if ref.date else None),
+            ref.volume,
+        )
+        if x
+    )
+    return {
+        "id": ref.id,
+        "title": ref.title,
+        "byline": byline,
+        "link": link,
+        "link_label": _label(link) if link else "",
+        "qr": qr,
+    }
 
 
 def _line(job: Job, key: tuple) -> int | None:
@@ -116,47 +148,74 @@ def build_context(job: Job, asset_url: Callable[[Path], str]) -> dict[str, Any]:
     faces = font_families(job.font_dirs)[b.font]
     review = None
     if h.review:
-        review = {"version": h.review.version, "reviewed_on": _date(h.review.reviewed_on),
-                  "reviewed_by": h.review.reviewed_by}
-    date = h.review.reviewed_on.isoformat() if h.review else None
+        review = {
+            "version": h.review.version,
+            "reviewed_on": _date(h.review.reviewed_on),
+            "reviewed_by": h.review.reviewed_by,
+        }
+    epoch = source_epoch(job)
+    date = dt.datetime.fromtimestamp(epoch, dt.UTC).date().isoformat() if epoch else None
     return {
         "layout": job.layout,
         "doc": {
-            "lang": h.language, "title": h.title, "subtitle": h.subtitle,
+            "lang": h.language,
+            "title": h.title,
+            "subtitle": h.subtitle,
             "subject": h.subtitle or h.title,
             "keywords": [*h.keywords, h.title, "patient education", b.name],
-            "tool_version": __version__, "date": date,
+            "tool_version": __version__,
+            "date": date,
         },
         "brand": {
-            "name": b.name, "tagline": b.tagline,
+            "name": b.name,
+            "tagline": b.tagline,
             "logo_url": asset_url(job.brand.logo) if job.brand.logo else None,
             "booking_qr": booking_qr,
             "contact": {
                 "any": any((contact.phone, contact.website, contact.email, contact.address)),
                 "phone": contact.phone,
-                "phone_href": "tel:" + "".join(c for c in contact.phone or "" if c in "+0123456789"),
-                "email": contact.email, "address": contact.address,
+                "phone_href": "tel:"
+                + "".join(c for c in contact.phone or "" if c in "+0123456789"),
+                "email": contact.email,
+                "address": contact.address,
                 "website": contact.website,
                 "website_label": _label(contact.website) if contact.website else None,
                 "booking_label": _label(contact.booking_url) if contact.booking_url else None,
             },
         },
         "theme": {
-            "paper": "letter" if b.paper == "letter" else "A4", "paper_name": b.paper,
-            "primary": primary, "primary_dark": _mix(primary, "#000000", 0.25),
-            "primary_tint": _mix(primary, "#FFFFFF", 0.92), "accent": b.colors.accent,
-            "accent_tint": _mix(b.colors.accent, "#FFFFFF", 0.85), "font": b.font,
+            "paper": "letter" if b.paper == "letter" else "A4",
+            "paper_name": b.paper,
+            "primary": primary,
+            "primary_dark": _mix(primary, "#000000", 0.25),
+            "primary_tint": _mix(primary, "#FFFFFF", 0.92),
+            "accent": b.colors.accent,
+            "accent_tint": _mix(b.colors.accent, "#FFFFFF", 0.85),
+            "font": b.font,
         },
-        "fonts": [{"family": f.family, "url": asset_url(f.path), "weight": f.weight,
-                   "style": f.style} for f in faces],
+        "fonts": [
+            {"family": f.family, "url": asset_url(f.path), "weight": f.weight, "style": f.style}
+            for f in faces
+        ],
         "review": review,
-        "notices": [{"kind": n.kind, "html": Markup(markup.to_html(n.text)),
-                     "sources": sources(n.sources)} for n in h.notices],
-        "questions": [{"question": q.question, "html": Markup(markup.to_html(q.answer)),
-                       "sources": sources(q.sources)} for q in h.questions],
-        "closing": {"heading": h.closing.heading,
-                    "html": Markup(markup.to_html(h.closing.text)) if h.closing.text else None}
-        if h.closing else None,
+        "notices": [
+            {"kind": n.kind, "html": Markup(markup.to_html(n.text)), "sources": sources(n.sources)}
+            for n in h.notices
+        ],
+        "questions": [
+            {
+                "question": q.question,
+                "html": Markup(markup.to_html(q.answer)),
+                "sources": sources(q.sources),
+            }
+            for q in h.questions
+        ],
+        "closing": {
+            "heading": h.closing.heading,
+            "html": Markup(markup.to_html(h.closing.text)) if h.closing.text else None,
+        }
+        if h.closing
+        else None,
     }
 
 
@@ -167,13 +226,19 @@ def render_html(job: Job, asset_url: Callable[[Path], str], stylesheets: list[st
         template = env.get_template(name)
         return template.render(**build_context(job, asset_url), stylesheets=stylesheets)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(Problem(exc.filename or name, f"template error: {exc.message}",
-                                  exc.lineno)) from None
+        raise RenderError(
+            Problem(exc.filename or name, f"template error: {exc.message}", exc.lineno)
+        ) from None
     except (jinja2.TemplateError, jinja2.sandbox.SecurityError) as exc:
         path, line = _template_frame(exc, job.template_dirs)
-        raise RenderError(Problem(path or name, f"template error: {exc}", line,
-                                  hint="fix the template, or delete it to use the built-in one")
-                          ) from None
+        raise RenderError(
+            Problem(
+                path or name,
+                f"template error: {exc}",
+                line,
+                hint="fix the template, or delete it to use the built-in one",
+            )
+        ) from None
 
 
 def _template_frame(exc: BaseException, dirs: tuple[Path, ...]) -> tuple[str | None, int | None]:
@@ -219,12 +284,26 @@ class Renderer:
         for path in stylesheet_files(job):
             key = (path, job.template_dirs)
             if key not in self._css:
-                self._css[key] = CSS(filename=str(path), url_fetcher=fetcher,
-                                     font_config=self.font_config)
+                self._css[key] = CSS(
+                    filename=str(path), url_fetcher=fetcher, font_config=self.font_config
+                )
             sheets.append(self._css[key])
         return sheets
 
     def render(self, job: Job) -> Rendered:
+        # Font subsetting (fontTools) stamps the current time into each embedded font unless
+        # SOURCE_DATE_EPOCH is set: pin it to the content's date so builds are reproducible.
+        saved = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(source_epoch(job))
+        try:
+            return self._render(job)
+        finally:
+            if saved is None:
+                os.environ.pop("SOURCE_DATE_EPOCH", None)
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = saved
+
+    def _render(self, job: Job) -> Rendered:
         from weasyprint import HTML
 
         from .fetcher import BlockedResource, ConfinedFetcher
@@ -236,32 +315,52 @@ class Renderer:
         capture = _Capture()
         logger.addHandler(capture)
         try:
-            document = HTML(string=html_text, base_url=job.brand.folder.as_uri() + "/",
-                            url_fetcher=fetcher).render(
-                stylesheets=self._stylesheets(job, fetcher), font_config=self.font_config)
+            document = HTML(
+                string=html_text, base_url=job.brand.folder.as_uri() + "/", url_fetcher=fetcher
+            ).render(stylesheets=self._stylesheets(job, fetcher), font_config=self.font_config)
             # Handouts never carry attachments: drop any a custom template asked for.
             document.metadata.attachments = []
             for page in document.pages:
                 page.links = [link for link in page.links if link[0] != "attachment"]
             if len(document.pages) > MAX_PAGES:
-                raise RenderError(Problem(job.handout.display,
-                                          f"the document has {len(document.pages)} pages; the "
-                                          f"limit is {MAX_PAGES}",
-                                          hint="shorten the handout or check the template"))
+                raise RenderError(
+                    Problem(
+                        job.handout.display,
+                        f"the document has {len(document.pages)} pages; the limit is {MAX_PAGES}",
+                        hint="shorten the handout or check the template",
+                    )
+                )
             pdf = document.write_pdf()
         except BlockedResource as exc:
-            raise RenderError(Problem(job.label, str(exc), hint=(
-                "templates and logos may only use files in the brand, template and font "
-                "folders"))) from None
+            raise RenderError(
+                Problem(
+                    job.label,
+                    str(exc),
+                    hint=(
+                        "templates and logos may only use files in the brand, template and font "
+                        "folders"
+                    ),
+                )
+            ) from None
         finally:
             logger.removeHandler(capture)
         missing = [m for m in capture.messages if m.startswith(_MISSING_RESOURCE)]
         if missing:
-            raise RenderError(Problem(job.label, f"a resource could not be loaded: {missing[0]}",
-                                      hint="check the logo and template file names"))
+            raise RenderError(
+                Problem(
+                    job.label,
+                    f"a resource could not be loaded: {missing[0]}",
+                    hint="check the logo and template file names",
+                )
+            )
         if b"/EmbeddedFile" in pdf:
-            raise RenderError(Problem(job.label, "the PDF would contain an attached file",
-                                      hint="remove rel=attachment links from the template"))
+            raise RenderError(
+                Problem(
+                    job.label,
+                    "the PDF would contain an attached file",
+                    hint="remove rel=attachment links from the template",
+                )
+            )
         return Rendered(pdf, len(document.pages), capture.messages)
 
 

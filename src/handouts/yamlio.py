@@ -72,8 +72,9 @@ def format_key(path: KeyPath) -> str:
 def _mark(node: yaml.Node) -> Mark:
     m = node.start_mark
     if isinstance(node, yaml.ScalarNode):
-        return Mark(m.line + 1, m.column + 1, node.value, node.style is None,
-                    node.style in ("|", ">"))
+        return Mark(
+            m.line + 1, m.column + 1, node.value, node.style is None, node.style in ("|", ">")
+        )
     return Mark(m.line + 1, m.column + 1)
 
 
@@ -94,8 +95,14 @@ class _Builder:
         except yaml.YAMLError as exc:
             m = _mark(node)
             self.problems.append(
-                Problem(self.doc.display, f"cannot read this value ({_first_line(exc)})",
-                        m.line, m.col, format_key(path), "put the value in quotes")
+                Problem(
+                    self.doc.display,
+                    f"cannot read this value ({_first_line(exc)})",
+                    m.line,
+                    m.col,
+                    format_key(path),
+                    "put the value in quotes",
+                )
             )
             return None
 
@@ -104,17 +111,31 @@ class _Builder:
         for key_node, value_node in node.value:
             km = _mark(key_node)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                self.problems.append(Problem(
-                    self.doc.display, "keys must be plain words", km.line, km.col,
-                    format_key(path), "write the key as a name followed by a colon, like `title:`"))
+                self.problems.append(
+                    Problem(
+                        self.doc.display,
+                        "keys must be plain words",
+                        km.line,
+                        km.col,
+                        format_key(path),
+                        "write the key as a name followed by a colon, like `title:`",
+                    )
+                )
                 continue
             key = key_node.value
             child = (*path, key)
             if key in result:
                 first = self.doc.keys[child]
-                self.problems.append(Problem(
-                    self.doc.display, f"duplicate key '{key}' (first given on line {first.line})",
-                    km.line, km.col, format_key(child), "keep only one of them"))
+                self.problems.append(
+                    Problem(
+                        self.doc.display,
+                        f"duplicate key '{key}' (first given on line {first.line})",
+                        km.line,
+                        km.col,
+                        format_key(child),
+                        "keep only one of them",
+                    )
+                )
                 continue
             self.doc.keys[child] = km
             result[key] = self.build(value_node, child)
@@ -130,7 +151,9 @@ def _syntax_problem(display: str, exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
     message = f"this is not valid YAML: {_first_line(exc)}"
-    hint = "check the indentation, and put text that contains ': ' or starts with a symbol in quotes"
+    hint = (
+        "check the indentation, and put text that contains ': ' or starts with a symbol in quotes"
+    )
     return Problem(display, message, line, col, "", hint)
 
 
@@ -143,12 +166,27 @@ def _reject_anchors(display: str, text: str) -> list[Problem]:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents == 2:
-                problems.append(Problem(display, "the file holds more than one YAML document",
-                                        m.line + 1, m.column + 1, "", "remove the `---` line"))
+                problems.append(
+                    Problem(
+                        display,
+                        "the file holds more than one YAML document",
+                        m.line + 1,
+                        m.column + 1,
+                        "",
+                        "remove the `---` line",
+                    )
+                )
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            problems.append(Problem(
-                display, "anchors and aliases (`&name`, `*name`) are not allowed",
-                m.line + 1, m.column + 1, "", "write the value out in full"))
+            problems.append(
+                Problem(
+                    display,
+                    "anchors and aliases (`&name`, `*name`) are not allowed",
+                    m.line + 1,
+                    m.column + 1,
+                    "",
+                    "write the value out in full",
+                )
+            )
     return problems
 
 
@@ -158,9 +196,13 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise HandoutsError(Problem(
-                display, f"the file is too large ({size:,} bytes; the limit is 1 MiB)",
-                hint="split it into several handouts"))
+            raise HandoutsError(
+                Problem(
+                    display,
+                    f"the file is too large ({size:,} bytes; the limit is 1 MiB)",
+                    hint="split it into several handouts",
+                )
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise HandoutsError(Problem(display, f"cannot read the file: {exc.strerror}")) from None
@@ -168,8 +210,16 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise HandoutsError(Problem(display, "the file is not UTF-8 text", line, None, "",
-                                    "save it as UTF-8 in your editor")) from None
+        raise HandoutsError(
+            Problem(
+                display,
+                "the file is not UTF-8 text",
+                line,
+                None,
+                "",
+                "save it as UTF-8 in your editor",
+            )
+        ) from None
     doc = Document(path, display, None)
     try:
         problems = _reject_anchors(display, text)
@@ -179,12 +229,28 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
     except yaml.YAMLError as exc:
         raise HandoutsError(_syntax_problem(display, exc)) from None
     if node is None:
-        raise HandoutsError(Problem(display, "the file is empty", 1, 1, "",
-                                    "see docs/content-format.md for what goes in it"))
+        raise HandoutsError(
+            Problem(
+                display,
+                "the file is empty",
+                1,
+                1,
+                "",
+                "see docs/content-format.md for what goes in it",
+            )
+        )
     if not isinstance(node, yaml.MappingNode):
         m = _mark(node)
-        raise HandoutsError(Problem(display, "the file must be a list of `key: value` lines",
-                                    m.line, m.col, "", "start with a line such as `title: ...`"))
+        raise HandoutsError(
+            Problem(
+                display,
+                "the file must be a list of `key: value` lines",
+                m.line,
+                m.col,
+                "",
+                "start with a line such as `title: ...`",
+            )
+        )
     builder = _Builder(doc)
     doc.data = builder.build(node, ())
     if builder.problems:
