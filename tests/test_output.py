@@ -136,7 +136,9 @@ def test_brand_colour_is_on_the_page(example_build: Path, brand: str) -> None:
     target = tuple(int(primary[i : i + 2], 16) for i in (0, 2, 4))
     last = page_images(_leaflet(example_build, brand), dpi=40)[-1].convert("RGB")
     colours = last.getcolors(maxcolors=1_000_000)
-    near = sum(n for n, c in colours if all(abs(a - b) <= 6 for a, b in zip(c, target)))
+    near = sum(
+        n for n, c in colours if all(abs(a - b) <= 6 for a, b in zip(c, target, strict=True))
+    )
     assert near > 0.01 * last.width * last.height
 
 
