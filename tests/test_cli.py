@@ -38,7 +38,7 @@ def test_build_narrowed_by_brand_and_out(make_project, tmp_path: Path) -> None:
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.pdf")) == [
         "other/sample.en.leaflet.pdf"
     ]
-    assert ran.stdout.splitlines()[-1].startswith("1 built, 0 failed in ")
+    assert ran.stdout.splitlines()[-1].startswith("1 built, 0 skipped, 0 failed in ")
     assert not (root / "output").exists()
 
 
@@ -66,9 +66,11 @@ def test_failed_document_gives_exit_1_and_names_it(make_project) -> None:
     root = make_project({"templates/leaflet/page.html": "{{ nothing_here }}"})
     ran = run_cli("build", "-C", str(root), "--jobs", "1")
     assert ran.code == 1
-    assert "FAILED test/sample.en.leaflet" in ran.stderr
-    assert "page.html:1: template error: 'nothing_here' is undefined" in ran.stderr
-    assert "0 built, 1 failed" in ran.stderr
+    assert "FAILED  test/sample.en.leaflet.pdf" in ran.stderr
+    assert "error: templates/leaflet/page.html:1: template error: 'nothing_here' is undefined" in (
+        ran.stderr
+    )
+    assert "0 built, 0 skipped, 1 failed" in ran.stderr
     assert "Traceback" not in ran.stderr
 
 

@@ -77,7 +77,7 @@ def test_installed_wheel_builds_a_project_from_another_folder(wheel: Path, tmp_p
         text=True,
     )
     assert ran.returncode == 0, ran.stderr
-    assert "1 built, 0 failed" in ran.stdout
+    assert "1 built, 0 skipped, 0 failed" in ran.stdout
     pdf = project / "output" / "harbour" / "exosome-therapy.en.leaflet.pdf"
     assert "https://harbour.example/appointments" in decode_qr_codes(pdf.read_bytes())
     assert not list(elsewhere.iterdir())

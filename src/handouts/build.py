@@ -1,23 +1,35 @@
-"""Run a plan: render each job (in-process or in worker processes), write files atomically,
-and report results. Nothing here prints; the CLI shows what the ``on_result`` callback gets.
+"""Run a plan: skip what is up to date, render the rest (in-process, in worker processes, or
+on any ``concurrent.futures`` executor), write files atomically, keep the manifest.
+
+Nothing here prints: the caller gets each Result through ``on_result``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
+import shutil
+import signal
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import HandoutsError
+from . import manifest
+from .errors import HandoutsError, Problem
 from .plan import Job
 
 # Printed by WeasyPrint once per font when the system lacks libharfbuzz-subset; it says
 # nothing about the document, so it is not counted as a document warning.
 _ENVIRONMENT_NOTES = ("Using fontTools instead of HarfBuzz-Subset",)
+DEFAULT_TIMEOUT = 60.0
+# A long-lived WeasyPrint process grows a little with every document: recycle workers.
+TASKS_PER_WORKER = 100
 
 
 @dataclass
@@ -26,31 +38,44 @@ class Result:
 
     label: str
     output: str  # path relative to the output folder
-    ok: bool
-    seconds: float
+    status: str  # built | skipped | failed
+    seconds: float = 0.0
+    reason: str = ""  # why it was (re)built
     pages: int = 0
     bytes: int = 0
     sha256: str = ""
     warnings: list[str] = field(default_factory=list)
     error: str = ""
+    data: bytes | None = field(default=None, repr=False)  # the file, until the parent writes it
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
 
 
 @dataclass
 class Report:
     results: list[Result]
     seconds: float
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
 
     @property
     def failed(self) -> list[Result]:
-        return [r for r in self.results if not r.ok]
+        return [r for r in self.results if r.status == "failed"]
 
     @property
-    def ok(self) -> bool:
-        return not self.failed
+    def warned(self) -> list[Result]:
+        return [r for r in self.results if r.warnings]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not self.failed and not self.interrupted and not (strict and self.warned)
 
 
 def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` so that ``target`` is either the old file or the whole new one."""
+    """Write ``data`` so that ``target`` is always either the old file or the whole new one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -63,10 +88,36 @@ def write_atomic(target: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+# ---------------------------------------------------------------- one job (in a worker)
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the render after ``seconds`` (main thread of a process only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 _renderer = None
 
 
-def _get_renderer():
+def _worker_renderer():
     global _renderer
     if _renderer is None:
         from .render import Renderer
@@ -75,71 +126,206 @@ def _get_renderer():
     return _renderer
 
 
-def run_job(job: Job, out_dir: Path, fmt: str = "pdf") -> Result:
-    """Render one job and write it; never raises for a problem in the job's own inputs."""
-    start = time.perf_counter()
-    output = job.output(fmt)
-    try:
-        if fmt == "html":
-            from .render import write_html
+def _worker_init(tmpdir: str) -> None:
+    """Worker processes leave Ctrl-C to the parent and keep temp files in the build's folder."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ["TMPDIR"] = tmpdir
+    tempfile.tempdir = tmpdir
 
-            path = write_html(job, out_dir / output)
-            data = path.read_bytes()
-            pages, warnings = 0, []
-        else:
-            rendered = _get_renderer().render(job)
-            write_atomic(out_dir / output, rendered.pdf)
-            data, pages = rendered.pdf, rendered.pages
-            warnings = [
-                w for w in dict.fromkeys(rendered.warnings) if not w.startswith(_ENVIRONMENT_NOTES)
-            ]
+
+def run_job(job: Job, out_dir: Path, timeout: float = DEFAULT_TIMEOUT, renderer=None) -> Result:
+    """Render one job; never raises for a problem in the job's own inputs. PDFs come back as
+    bytes for the parent to write; HTML (a debugging aid) is written here with its assets."""
+    start = time.perf_counter()
+    result = Result(job.label, str(job.output), "failed")
+    try:
+        with _time_limit(timeout):
+            if job.fmt == "html":
+                from .render import write_html
+
+                data = write_html(job, out_dir / str(job.output)).read_bytes()
+                pages, warnings = 0, []
+            else:
+                rendered = (renderer or _worker_renderer()).render(job)
+                data, pages = rendered.pdf, rendered.pages
+                warnings = [
+                    w
+                    for w in dict.fromkeys(rendered.warnings)
+                    if not w.startswith(_ENVIRONMENT_NOTES)
+                ]
     except HandoutsError as exc:
-        return Result(job.label, str(output), False, time.perf_counter() - start, error=str(exc))
-    return Result(
-        job.label,
-        str(output),
-        True,
-        time.perf_counter() - start,
-        pages,
-        len(data),
-        hashlib.sha256(data).hexdigest(),
-        warnings,
-    )
+        result.error = str(exc)
+    except _TimeLimit:
+        result.error = str(
+            Problem(
+                job.handout.display,
+                f"rendering took longer than {timeout:g} s and was stopped",
+                hint="shorten the handout or check the template",
+            )
+        )
+    else:
+        result.status = "built"
+        result.pages, result.bytes, result.warnings = pages, len(data), warnings
+        result.sha256 = hashlib.sha256(data).hexdigest()
+        result.data = data if job.fmt == "pdf" else None
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# ---------------------------------------------------------------- the whole build
+
+
+def stale_outputs(out_dir: Path, planned: Sequence[Job]) -> list[str]:
+    """Outputs in the manifest whose brand, handout, language or layout no longer exists."""
+    wanted = {str(job.output) for job in planned}
+    return sorted(name for name in manifest.load(out_dir) if name not in wanted)
+
+
+def prune(out_dir: Path, names: Sequence[str]) -> None:
+    """Remove stale outputs and their manifest records."""
+    records = manifest.load(out_dir)
+    for name in names:
+        (out_dir / name).unlink(missing_ok=True)
+        records.pop(name, None)
+    manifest.save(out_dir, records)
+
+
+def dry_run(jobs: Sequence[Job], out_dir: Path, *, force: bool = False) -> list[Result]:
+    """What a build would do, and why, without rendering anything."""
+    records = manifest.load(out_dir) if jobs and jobs[0].fmt == "pdf" else {}
+    results = []
+    for job in jobs:
+        reason = (
+            "forced" if force else manifest.why_rebuild(job, records.get(str(job.output)), out_dir)
+        )
+        results.append(
+            Result(
+                job.label,
+                str(job.output),
+                "planned" if reason else "skipped",
+                reason=reason or "up to date",
+            )
+        )
+    return results
 
 
 def build(
     jobs: Sequence[Job],
     out_dir: Path,
     *,
-    fmt: str = "pdf",
     workers: int = 1,
     executor: Executor | None = None,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[Result], None] | None = None,
 ) -> Report:
-    """Render every job into ``out_dir``. One failing job never stops the others."""
+    """Build ``jobs`` into ``out_dir``. Up-to-date PDFs are skipped; one failing job never
+    stops the others; Ctrl-C stops cleanly with the manifest matching the files on disk."""
     start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    pdf = bool(jobs) and jobs[0].fmt == "pdf"
+    records = manifest.load(out_dir) if pdf else {}
     results: list[Result] = []
+    todo: list[tuple[Job, str]] = []
+    for job in jobs:
+        reason = (
+            "forced"
+            if force
+            else manifest.why_rebuild(job, records.get(str(job.output)), out_dir)
+            if pdf
+            else "html"
+        )
+        if reason:
+            todo.append((job, reason))
+        else:
+            results.append(Result(job.label, str(job.output), "skipped", reason="up to date"))
+    if on_start:
+        on_start(len(jobs), len(todo))
+    for skipped in results:
+        if on_result:
+            on_result(skipped)
+    by_label = {job.label: (job, reason) for job, reason in todo}
+    built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
-    def done(result: Result) -> None:
+    def finish(result: Result) -> None:
+        job, result.reason = by_label[result.label]
+        if result.status == "built" and result.data is not None:
+            write_atomic(out_dir / result.output, result.data)
+            records[result.output] = manifest.record(
+                job, result.sha256, result.bytes, result.pages, built_at
+            )
+            result.data = None
         results.append(result)
         if on_result:
             on_result(result)
 
-    if executor is None and (workers <= 1 or len(jobs) <= 1):
-        for job in jobs:
-            done(run_job(job, out_dir, fmt))
-    else:
-        own = executor is None
-        pool = executor or ProcessPoolExecutor(max_workers=min(workers, len(jobs)))
-        try:
-            futures = [pool.submit(run_job, job, out_dir, fmt) for job in jobs]
-            for future in as_completed(futures):
-                done(future.result())
-        finally:
-            if own:
-                pool.shutdown(wait=True, cancel_futures=True)
+    interrupted = False
+    tmpdir = tempfile.mkdtemp(prefix="handouts-build-")
+    try:
+        _run(todo, out_dir, workers, executor, timeout, tmpdir, finish)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if pdf:
+            manifest.save(out_dir, records)
+        shutil.rmtree(tmpdir, ignore_errors=True)
     order = {job.label: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.label, 0))
-    return Report(results, time.perf_counter() - start)
+    return Report(results, time.perf_counter() - start, interrupted)
+
+
+def _run(
+    todo: list[tuple[Job, str]],
+    out_dir: Path,
+    workers: int,
+    executor: Executor | None,
+    timeout: float,
+    tmpdir: str,
+    finish: Callable[[Result], None],
+) -> None:
+    if not todo:
+        return
+    if executor is None and (workers <= 1 or len(todo) == 1):
+        from .render import Renderer
+
+        saved = tempfile.tempdir
+        tempfile.tempdir = tmpdir
+        try:
+            renderer = Renderer()  # one per build: its temporary font folder goes with it
+            for job, _ in todo:
+                finish(run_job(job, out_dir, timeout, renderer))
+        finally:
+            tempfile.tempdir = saved
+        return
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)),
+        initializer=_worker_init,
+        initargs=(tmpdir,),
+        max_tasks_per_child=TASKS_PER_WORKER,
+    )
+    futures: dict[Future, Job] = {}
+    try:
+        futures = {pool.submit(run_job, job, out_dir, timeout): job for job, _ in todo}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:  # a worker died (out of memory, killed, lost node)
+                job = futures[future]
+                result = Result(
+                    job.label,
+                    str(job.output),
+                    "failed",
+                    error=(
+                        f"{job.label}: the worker stopped unexpectedly ({type(exc).__name__}: "
+                        f"{exc}); build again, and report it if it happens again"
+                    ),
+                )
+            finish(result)
+    finally:
+        for future in futures:
+            future.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,11 +14,12 @@ from . import __version__
 
 EXIT_FAILED = 1
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
-def _echo_problems(text: str) -> None:
+def _echo_problems(text: str, prefix: str = "error: ") -> None:
     for line in text.splitlines():
-        click.secho(f"error: {line}", fg="red", err=True)
+        click.secho(f"{prefix}{line}", fg="red", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,9 +35,9 @@ def cli() -> None:
     "-C",
     "--project-dir",
     "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
     default=".",
     show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help="The project folder (holds content/).",
 )
 @click.option(
@@ -82,7 +84,34 @@ def cli() -> None:
     "workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes. Default: the number of CPUs.",
+    help="Worker processes. Default: the number of CPUs. 1 renders in-process.",
+)
+@click.option("--force", is_flag=True, help="Rebuild everything, even what is up to date.")
+@click.option("--dry-run", is_flag=True, help="Show what would be built and why; build nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Remove outputs whose brand, handout, language or layout no longer exists.",
+)
+@click.option("--strict", is_flag=True, help="Count warnings as failures.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=60,
+    show_default=True,
+    help="Seconds one document may take before it is stopped.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where to render: local processes, or a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def build(
@@ -94,44 +123,178 @@ def build(
     languages: tuple[str, ...],
     fmt: str,
     workers: int | None,
+    force: bool,
+    dry_run: bool,
+    prune: bool,
+    strict: bool,
+    timeout: float,
+    executor: str,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
-    """Build every handout for every brand (or the ones you name)."""
-    from .build import Result
-    from .build import build as run_build
+    """Build every handout for every brand (or the ones you name) into output/.
+
+    Up-to-date files are skipped (see output/manifest.json); exit code 0 when every
+    document was built or skipped, 1 when any failed.
+    """
+    from . import build as builder
     from .errors import HandoutsError
     from .plan import Filters, make_plan
     from .project import load_project
 
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     try:
         project = load_project(project_dir)
-        jobs = make_plan(project, Filters(brands, handouts, layouts, languages))
+        jobs = make_plan(project, Filters(brands, handouts, layouts, languages), fmt)
+        out = (out_dir if out_dir is not None else project.root / "output").resolve()
+        stale = builder.stale_outputs(out, make_plan(project, fmt=fmt)) if fmt == "pdf" else []
     except HandoutsError as exc:
         _echo_problems(str(exc))
         sys.exit(EXIT_FAILED)
-    out = out_dir if out_dir is not None else project.root / "output"
 
-    def show(result: Result) -> None:
-        if not result.ok:
-            click.secho(f"FAILED {result.label}", fg="red", err=True)
-            _echo_problems(result.error)
-        elif not quiet:
-            click.echo(
-                f"built  {result.output}  ({result.pages} pages, "
-                f"{result.bytes / 1024:.0f} KB, {result.seconds:.2f} s)"
-            )
-        if result.ok and not quiet:
-            for warning in result.warnings:
-                click.secho(f"  warning: {warning}", fg="yellow", err=True)
+    if dry_run:
+        for result in builder.dry_run(jobs, out, force=force):
+            click.echo(f"{result.status:8} {result.output}  ({result.reason})")
+        for name in stale:
+            click.echo(f"{'prune' if prune else 'stale':8} {name}  (no longer in the plan)")
+        return
+    if stale:
+        if prune:
+            builder.prune(out, stale)
+        for name in stale:
+            verb = "removed" if prune else "stale  "
+            hint = "" if prune else "  (no longer in the plan; --prune removes it)"
+            if not quiet or not prune:
+                click.echo(f"{verb} {name}{hint}", err=not prune)
 
-    report = run_build(jobs, out, fmt=fmt, workers=workers or os.cpu_count() or 1, on_result=show)
-    built = len(report.results) - len(report.failed)
-    if not quiet or report.failed:
-        click.echo(
-            f"{built} built, {len(report.failed)} failed in {report.seconds:.1f} s → {out}",
-            err=bool(report.failed),
+    pool = _executor(executor, scheduler)
+    progress = _Progress(quiet)
+    try:
+        report = builder.build(
+            jobs,
+            out,
+            workers=workers or os.cpu_count() or 1,
+            executor=pool,
+            force=force,
+            timeout=timeout,
+            on_start=progress.start,
+            on_result=progress.result,
         )
-    sys.exit(0 if report.ok else EXIT_FAILED)
+    except HandoutsError as exc:
+        progress.stop()
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    progress.stop()
+    _summary(report, out, quiet, strict)
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(0 if report.ok(strict) else EXIT_FAILED)
+
+
+def _executor(kind: str, scheduler: str | None) -> Any:
+    if kind != "dask":
+        return None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise click.UsageError(
+            "--executor dask needs the Dask extra: pip install 'handouts[dask]'"
+        ) from None
+    try:
+        return Client(scheduler, timeout="10s").get_executor()
+    except (OSError, TimeoutError) as exc:
+        raise click.UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+
+
+class _Progress:
+    """A rich progress bar on a terminal; one plain line per document otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+        self.task: Any = None
+
+    def start(self, total: int, todo: int) -> None:
+        if self.quiet or not sys.stderr.isatty() or not todo:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("building"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("build", total=todo)
+
+    def result(self, result: Any) -> None:
+        if self.bar is not None and result.status != "skipped":
+            self.bar.advance(self.task)
+        if result.status == "failed":
+            self._print(f"FAILED  {result.output}", err=True, fg="red")
+            for line in result.error.splitlines():
+                self._print(f"  error: {line}", err=True, fg="red")
+            return
+        for warning in result.warnings:
+            self._print(f"  warning: {result.output}: {warning}", err=True, fg="yellow")
+        if self.quiet or (self.bar is not None and result.status == "skipped"):
+            return
+        if result.status == "skipped":
+            self._print(f"skipped {result.output}  (up to date)")
+        else:
+            self._print(
+                f"built   {result.output}  ({result.pages} pages, "
+                f"{result.bytes / 1024:.0f} KB, {result.seconds:.2f} s; {result.reason})"
+            )
+
+    def _print(self, text: str, err: bool = False, **style: Any) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text, style=style.get("fg"), highlight=False, markup=False)
+        else:
+            click.secho(text, err=err, **style)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _summary(report: Any, out: Path, quiet: bool, strict: bool) -> None:
+    built, skipped, failed = (report.count(s) for s in ("built", "skipped", "failed"))
+    rate = built / report.seconds if report.seconds and built else 0.0
+    line = (
+        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s "
+        f"({rate:.1f} documents/s) → {out}"
+    )
+    bad = not report.ok(strict)
+    if report.interrupted:
+        click.secho(
+            "stopped: finished files and the manifest are kept; build again to continue.",
+            fg="yellow",
+            err=True,
+        )
+    if strict and report.warned:
+        click.secho(
+            f"{len(report.warned)} document(s) had warnings (--strict counts them as failures)",
+            fg="red",
+            err=True,
+        )
+    if not quiet or bad:
+        click.echo(line, err=bad)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="handouts", standalone_mode=True)
     except KeyboardInterrupt:
         click.secho("stopped.", fg="yellow", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except SystemExit:
         raise
     except Exception as exc:  # an unexpected failure is our bug, not the user's

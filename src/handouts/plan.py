@@ -1,14 +1,23 @@
-"""The build plan: one Job per (brand, handout, language, layout) a brand asks for."""
+"""The build plan: one Job per (brand, handout, language, layout) a brand asks for, each keyed
+by a SHA-256 of every input that can change its output."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path, PurePosixPath
 
+from . import __version__
+from .assets import font_families
 from .errors import HandoutsError, Problem
 from .models import _did_you_mean
 from .project import LoadedBrand, LoadedHandout, Project
+
+# Bump when the meaning of a key changes (e.g. a new input is hashed).
+KEY_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -16,8 +25,11 @@ class Job:
     brand: LoadedBrand
     handout: LoadedHandout
     layout: str
-    template_dirs: tuple
-    font_dirs: tuple
+    template_dirs: tuple[Path, ...]
+    font_dirs: tuple[Path, ...]
+    fmt: str = "pdf"
+    inputs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    sources: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -25,8 +37,16 @@ class Job:
         h = self.handout
         return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}"
 
-    def output(self, suffix: str = "pdf") -> PurePosixPath:
-        return PurePosixPath(f"{self.label}.{suffix}")
+    @property
+    def output(self) -> PurePosixPath:
+        return PurePosixPath(f"{self.label}.{self.fmt}")
+
+    @property
+    def key(self) -> str:
+        digest = hashlib.sha256()
+        for name, value in sorted(self.inputs.items()):
+            digest.update(f"{name}={value}\n".encode())
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,82 @@ class Filters:
     handouts: Sequence[str] = ()
     layouts: Sequence[str] = ()
     languages: Sequence[str] = ()
+
+
+# ---------------------------------------------------------------- input hashes
+
+
+class _Hasher:
+    """Content hashes (never mtimes), each file read once per plan."""
+
+    def __init__(self) -> None:
+        self._files: dict[Path, str] = {}
+        self._trees: dict[tuple[Path, ...], str] = {}
+
+    def file(self, path: Path) -> str:
+        if path not in self._files:
+            self._files[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return self._files[path]
+
+    def files(self, paths: Iterable[Path], root: Path | None = None) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(paths):
+            name = path.relative_to(root).as_posix() if root else path.name
+            digest.update(f"{name}\0{self.file(path)}\n".encode())
+        return digest.hexdigest()
+
+    def tree(self, folders: tuple[Path, ...]) -> str:
+        """Every file of every folder, by relative path: an override changes the hash."""
+        if folders not in self._trees:
+            digest = hashlib.sha256()
+            for folder in folders:
+                files = [
+                    p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                ]
+                digest.update(f"{folder.name}:{self.files(files, folder)}\n".encode())
+            self._trees[folders] = digest.hexdigest()
+        return self._trees[folders]
+
+
+@cache
+def _versions() -> str:
+    try:
+        weasy = version("weasyprint")
+    except PackageNotFoundError:  # pragma: no cover - weasyprint is a dependency
+        weasy = "?"
+    return f"handouts {__version__}; weasyprint {weasy}; key schema {KEY_SCHEMA}"
+
+
+def _inputs(
+    hasher: _Hasher,
+    project: Project,
+    brand: LoadedBrand,
+    handout: LoadedHandout,
+    layout: str,
+    fmt: str,
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    faces = font_families(project.font_dirs).get(brand.brand.font, ())
+    brand_files = [brand.path, *([brand.logo] if brand.logo else [])]
+    inputs = {
+        "content": hasher.file(handout.path),
+        "brand": hasher.files(brand_files),
+        "templates": hasher.tree(project.template_dirs),
+        "fonts": hasher.files(f.path for f in faces),
+        "tool": _versions(),
+        "options": f"layout={layout}; format={fmt}",
+    }
+    sources = [handout.path, *brand_files]
+    return inputs, tuple(_relative(p, project.root) for p in sources)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------- the plan
 
 
 def _check_filter(values: Iterable[str], known: set[str], option: str) -> list[Problem]:
@@ -46,7 +142,7 @@ def _check_filter(values: Iterable[str], known: set[str], option: str) -> list[P
     return problems
 
 
-def make_plan(project: Project, filters: Filters = Filters()) -> list[Job]:
+def make_plan(project: Project, filters: Filters = Filters(), fmt: str = "pdf") -> list[Job]:
     """Every job the brands ask for, narrowed by ``filters``; an unknown filter value is an
     error rather than an empty build."""
     problems = (
@@ -58,6 +154,7 @@ def make_plan(project: Project, filters: Filters = Filters()) -> list[Job]:
     if problems:
         raise HandoutsError(problems)
     jobs: list[Job] = []
+    hasher = _Hasher()
     handout_ids = sorted({h.id for h in project.handouts})
     for brand in project.brands:
         b = brand.brand
@@ -74,7 +171,17 @@ def make_plan(project: Project, filters: Filters = Filters()) -> list[Job]:
                 for layout in b.layouts:
                     if filters.layouts and layout not in filters.layouts:
                         continue
+                    inputs, sources = _inputs(hasher, project, brand, versions[lang], layout, fmt)
                     jobs.append(
-                        Job(brand, versions[lang], layout, project.template_dirs, project.font_dirs)
+                        Job(
+                            brand,
+                            versions[lang],
+                            layout,
+                            project.template_dirs,
+                            project.font_dirs,
+                            fmt,
+                            inputs,
+                            sources,
+                        )
                     )
     return jobs

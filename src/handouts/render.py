@@ -226,9 +226,8 @@ def render_html(job: Job, asset_url: Callable[[Path], str], stylesheets: list[st
         template = env.get_template(name)
         return template.render(**build_context(job, asset_url), stylesheets=stylesheets)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(
-            Problem(exc.filename or name, f"template error: {exc.message}", exc.lineno)
-        ) from None
+        path = _template_display(exc.filename, job.template_dirs) if exc.filename else name
+        raise RenderError(Problem(path, f"template error: {exc.message}", exc.lineno)) from None
     except (jinja2.TemplateError, jinja2.sandbox.SecurityError) as exc:
         path, line = _template_frame(exc, job.template_dirs)
         raise RenderError(
@@ -241,11 +240,22 @@ def render_html(job: Job, asset_url: Callable[[Path], str], stylesheets: list[st
         ) from None
 
 
+def _template_display(filename: str, dirs: tuple[Path, ...]) -> str:
+    """``templates/leaflet/page.html`` for a project's own template, ``built-in ...`` else."""
+    path = Path(filename)
+    for folder in dirs:
+        if path.is_relative_to(folder):
+            rel = path.relative_to(folder).as_posix()
+            own = folder == dirs[0] and len(dirs) > 1
+            return f"templates/{rel}" if own else f"built-in {rel}"
+    return filename
+
+
 def _template_frame(exc: BaseException, dirs: tuple[Path, ...]) -> tuple[str | None, int | None]:
     roots = tuple(str(d) for d in dirs)
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.startswith(roots):
-            return frame.filename, frame.lineno
+            return _template_display(frame.filename, dirs), frame.lineno
     return None, None
 
 
