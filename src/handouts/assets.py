@@ -111,7 +111,7 @@ def image_problem(path: Path) -> str | None:
     else:
         return "must be an SVG, PNG or JPEG file"
     if width * height > MAX_IMAGE_PIXELS:
-        return f"has too many pixels ({width} x {height}); use one under 25 megapixels"
+        return f"has too many pixels ({width} x {height}; the limit is 25 million)"
     return None
 
 

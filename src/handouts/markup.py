@@ -49,10 +49,9 @@ def url_problem(url: str, *, contact: bool = False) -> str | None:
     except ValueError:
         return "is not a valid web address"
     scheme = parts.scheme.lower()
-    allowed = WEB_SCHEMES + (CONTACT_SCHEMES if contact else ())
-    if scheme not in allowed:
-        shown = f"'{scheme}:' links" if scheme else "addresses without https://"
-        return f"{shown} are not allowed (use {', '.join(s + ':' for s in allowed)})"
+    if scheme not in WEB_SCHEMES + (CONTACT_SCHEMES if contact else ()):
+        others = " (or mailto:, tel:)" if contact else ""
+        return f"is not allowed: use an https:// address{others}"
     if any(ch.isspace() for ch in url.strip()):
         return "contains spaces"
     if scheme in WEB_SCHEMES:
@@ -89,6 +88,8 @@ def check(text: str) -> list[LinkIssue]:
     for token in _walk(_parser().parse(text)):
         if token.map:
             line = token.map[0]
+        if token.type in ("softbreak", "hardbreak"):
+            line += 1  # inline tokens carry no line of their own: count the breaks
         if token.type == "image":
             issues.append(
                 LinkIssue(
@@ -101,7 +102,7 @@ def check(text: str) -> list[LinkIssue]:
             href = str(token.attrGet("href") or "")
             problem = url_problem(href, contact=True)
             if problem:
-                issues.append(LinkIssue(line, f"link '{href}' {problem}"))
+                issues.append(LinkIssue(line, f"the link '{href}' {problem}"))
     return issues
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -64,6 +65,16 @@ def _email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError("must be an email address like hello@clinic.example")
     return value
+
+
+def _handouts(value: Any) -> Any:
+    if isinstance(value, str) and value != "all":
+        raise ValueError("must be `all` or a list of handout ids, like [exosome-therapy]")
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _doi(value: str) -> str:
@@ -199,9 +210,11 @@ class Brand(_Model):
     logo: Text | None = Field(None, description="SVG, PNG or JPEG file in the brand's folder.")
     colors: Colors = Field(description="Brand colours.")
     font: Text = Field("Atkinson Hyperlegible", description="A font family from fonts/.")
-    paper: Literal["letter", "a4"] = Field("letter", description="letter or a4.")
+    paper: Annotated[Literal["letter", "a4"], BeforeValidator(_lower)] = Field(
+        "letter", description="letter or a4."
+    )
     contact: Contact = Field(default_factory=Contact, description="Contact details.")
-    handouts: Literal["all"] | list[Slug] = Field(
+    handouts: Annotated[Literal["all"] | list[Slug], BeforeValidator(_handouts)] = Field(
         "all", description="`all`, or the list of handout ids this clinic prints."
     )
     languages: Annotated[list[Lang], Field(min_length=1)] = Field(
@@ -214,6 +227,7 @@ class Brand(_Model):
 
 # ---------------------------------------------------------------- errors → file:line
 
+_CONTAINERS = {"list_type", "model_type", "dict_type"}
 _PLAIN = {
     "string_type": "must be text",
     "int_type": "must be a whole number",
@@ -285,7 +299,19 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> KeyPath:
 def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> list[Problem]:
     """Turn pydantic's errors into located, plain-language Problems (one per place)."""
     problems: dict[KeyPath, Problem] = {}
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A misspelt key ("titel") also makes the real one missing: the did-you-mean says enough.
+    suggested: set[KeyPath] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            path = _data_path(doc.data, tuple(err["loc"]))
+            parent = _model_at(model, path[:-1])
+            close = difflib.get_close_matches(
+                str(path[-1]), list(parent.model_fields if parent else ()), n=1, cutoff=0.6
+            )
+            if close:
+                suggested.add((*path[:-1], close[0]))
+    for err in errors:
         path = _data_path(doc.data, tuple(err["loc"]))
         if path in problems:
             continue  # a union reports once per alternative; the first says enough
@@ -301,6 +327,8 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
             )
             continue
         if kind == "missing":
+            if path in suggested:
+                continue
             mark = doc.mark(path[:-1])
             problems[path] = Problem(
                 doc.display,
@@ -308,7 +336,7 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
                 mark.line,
                 mark.col,
                 _fmt(path[:-1]),
-                f"add a `{path[-1]}:` line",
+                f"add the line `{path[-1]}: ...`",
             )
             continue
         if kind == "literal_error":
@@ -320,7 +348,14 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
         message = _PLAIN.get(kind) or str(err["msg"]).removeprefix("Value error, ")
         hint = ""
         mark = doc.mark(path)
-        if kind == "string_type" and mark.plain and mark.text is not None:
+        value = _value_at(doc.data, path)
+        if value is None and mark.plain and not mark.text and kind not in _CONTAINERS:
+            message, hint = "must not be empty", "write the value after the colon"
+            after = doc.line_text(mark.line)[mark.col - 1 :]
+            if after.lstrip().startswith("#"):
+                word = after.strip().split()[0]
+                hint = f'a # starts a comment in YAML: write the value in quotes, like "{word}"'
+        elif kind == "string_type" and mark.plain and mark.text is not None:
             message = f"must be text, but YAML read `{mark.text}` as a {_yaml_type(doc, path)}"
             hint = f'write it in quotes: "{mark.text}"'
         problems[path] = doc.problem(path, message, hint)

@@ -253,7 +253,7 @@ def _load_brand(
     problems: list[Problem] = []
     logo: Path | None = None
     if brand.logo:
-        logo, problem = _resolve_logo(brand.logo, folder)
+        logo, problem = _resolve_logo(brand.logo, folder, Path(doc.display).parent)
         if problem:
             problems.append(doc.problem(("logo",), problem[0], problem[1]))
     if brand.font not in families:
@@ -275,7 +275,9 @@ def _load_brand(
     return LoadedBrand(brand, path, doc.display, folder.resolve(), logo)
 
 
-def _resolve_logo(name: str, folder: Path) -> tuple[Path | None, tuple[str, str] | None]:
+def _resolve_logo(
+    name: str, folder: Path, shown: Path
+) -> tuple[Path | None, tuple[str, str] | None]:
     real_folder = Path(os.path.realpath(folder))
     candidate = Path(os.path.realpath(folder / name))
     if Path(name).is_absolute() or not candidate.is_relative_to(real_folder):
@@ -286,8 +288,13 @@ def _resolve_logo(name: str, folder: Path) -> tuple[Path | None, tuple[str, str]
     if not candidate.is_file():
         return None, (
             f"the logo file '{name}' does not exist",
-            f"put it in {_display(folder, Path.cwd())}/ or fix the name",
+            f"put it in {shown.as_posix()}/ or fix the name",
         )
     if problem := image_problem(candidate):
-        return None, (f"the logo '{name}' {problem}", "export the logo again as a plain SVG or PNG")
+        hint = (
+            "save it smaller: about 1500 pixels across is plenty"
+            if "too large" in problem or "pixels" in problem
+            else "export the logo again as a plain SVG or PNG"
+        )
+        return None, (f"the logo '{name}' {problem}", hint)
     return candidate, None

@@ -40,6 +40,10 @@ class Document:
     data: Any
     values: dict[KeyPath, Mark] = field(default_factory=dict)
     keys: dict[KeyPath, Mark] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list, repr=False)
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
     def mark(self, path: KeyPath, *, key: bool = False) -> Mark:
         """The mark of ``path``, or of its nearest ancestor that has one."""
@@ -86,6 +90,17 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.doc.values[path] = _mark(node)
+        if node.tag not in _STANDARD_TAGS:
+            m = _mark(node)
+            if node.tag.startswith("!") and not node.tag.startswith("!!"):
+                message, hint = "text that starts with `!` must be in quotes", 'write "!..."'
+            else:
+                message = f"YAML tags such as `{_short_tag(node.tag)}` are not allowed"
+                hint = "remove the `!!...` part"
+            self.problems.append(
+                Problem(self.doc.display, message, m.line, m.col, format_key(path), hint)
+            )
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -142,6 +157,16 @@ class _Builder:
         return result
 
 
+_STANDARD_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+}
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml") else tag
+
+
 def _first_line(exc: BaseException) -> str:
     problem = getattr(exc, "problem", None) or str(exc)
     return str(problem).strip().splitlines()[0]
@@ -160,7 +185,8 @@ def _syntax_problem(display: str, exc: yaml.YAMLError) -> Problem:
 def _reject_anchors(display: str, text: str) -> list[Problem]:
     """Scan parse events (nothing is expanded) for anchors, aliases and extra documents."""
     problems: list[Problem] = []
-    documents = 0
+    documents = anchors = 0
+    first = (1, 1)
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         m = event.start_mark
         if isinstance(event, yaml.DocumentStartEvent):
@@ -177,16 +203,13 @@ def _reject_anchors(display: str, text: str) -> list[Problem]:
                     )
                 )
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            problems.append(
-                Problem(
-                    display,
-                    "anchors and aliases (`&name`, `*name`) are not allowed",
-                    m.line + 1,
-                    m.column + 1,
-                    "",
-                    "write the value out in full",
-                )
-            )
+            anchors += 1
+            if anchors == 1:
+                first = (m.line + 1, m.column + 1)
+    if anchors:
+        more = f" ({anchors} found in this file)" if anchors > 1 else ""
+        message = f"anchors and aliases (`&name`, `*name`) are not allowed{more}"
+        problems.append(Problem(display, message, *first, "", "write each value out in full"))
     return problems
 
 
@@ -199,7 +222,7 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
             raise HandoutsError(
                 Problem(
                     display,
-                    f"the file is too large ({size:,} bytes; the limit is 1 MiB)",
+                    f"the file is too large ({size:,} bytes; the limit is 1 MB)",
                     hint="split it into several handouts",
                 )
             )
@@ -220,7 +243,7 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
                 "save it as UTF-8 in your editor",
             )
         ) from None
-    doc = Document(path, display, None)
+    doc = Document(path, display, None, lines=text.splitlines())
     try:
         problems = _reject_anchors(display, text)
         if problems:
