@@ -28,6 +28,7 @@ from .plan import Job
 # nothing about the document, so it is not counted as a document warning.
 _ENVIRONMENT_NOTES = ("Using fontTools instead of HarfBuzz-Subset",)
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_PAGE_CAP = 24
 # A long-lived WeasyPrint process grows a little with every document: recycle workers.
 TASKS_PER_WORKER = 100
 
@@ -106,7 +107,8 @@ def _time_limit(seconds: float):
         raise _TimeLimit
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Re-fire until cancelled: an alarm that lands in a __del__ is swallowed by Python.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
@@ -114,16 +116,16 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-_renderer = None
+_local = threading.local()
 
 
 def _worker_renderer():
-    global _renderer
-    if _renderer is None:
+    """One renderer per worker thread (a Dask worker may run several threads)."""
+    if getattr(_local, "renderer", None) is None:
         from .render import Renderer
 
-        _renderer = Renderer()
-    return _renderer
+        _local.renderer = Renderer()
+    return _local.renderer
 
 
 def _worker_init(tmpdir: str) -> None:
@@ -133,7 +135,13 @@ def _worker_init(tmpdir: str) -> None:
     tempfile.tempdir = tmpdir
 
 
-def run_job(job: Job, out_dir: Path, timeout: float = DEFAULT_TIMEOUT, renderer=None) -> Result:
+def run_job(
+    job: Job,
+    out_dir: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    page_cap: int = DEFAULT_PAGE_CAP,
+    renderer=None,
+) -> Result:
     """Render one job; never raises for a problem in the job's own inputs. PDFs come back as
     bytes for the parent to write; HTML (a debugging aid) is written here with its assets."""
     start = time.perf_counter()
@@ -146,7 +154,7 @@ def run_job(job: Job, out_dir: Path, timeout: float = DEFAULT_TIMEOUT, renderer=
                 data = write_html(job, out_dir / str(job.output)).read_bytes()
                 pages, warnings = 0, []
             else:
-                rendered = (renderer or _worker_renderer()).render(job)
+                rendered = (renderer or _worker_renderer()).render(job, page_cap)
                 data, pages = rendered.pdf, rendered.pages
                 warnings = [
                     w
@@ -162,6 +170,11 @@ def run_job(job: Job, out_dir: Path, timeout: float = DEFAULT_TIMEOUT, renderer=
                 f"rendering took longer than {timeout:g} s and was stopped",
                 hint="shorten the handout or check the template",
             )
+        )
+    except Exception as exc:  # a bug of ours: fail this document, keep the others going
+        result.error = (
+            f"{job.label}: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+            "handouts, please report it"
         )
     else:
         result.status = "built"
@@ -217,6 +230,7 @@ def build(
     executor: Executor | None = None,
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    page_cap: int = DEFAULT_PAGE_CAP,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[Result], None] | None = None,
 ) -> Report:
@@ -264,7 +278,7 @@ def build(
     interrupted = False
     tmpdir = tempfile.mkdtemp(prefix="handouts-build-")
     try:
-        _run(todo, out_dir, workers, executor, timeout, tmpdir, finish)
+        _run(todo, out_dir, workers, executor, (timeout, page_cap), tmpdir, finish)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -281,7 +295,7 @@ def _run(
     out_dir: Path,
     workers: int,
     executor: Executor | None,
-    timeout: float,
+    limits: tuple[float, int],
     tmpdir: str,
     finish: Callable[[Result], None],
 ) -> None:
@@ -295,7 +309,7 @@ def _run(
         try:
             renderer = Renderer()  # one per build: its temporary font folder goes with it
             for job, _ in todo:
-                finish(run_job(job, out_dir, timeout, renderer))
+                finish(run_job(job, out_dir, *limits, renderer))
         finally:
             tempfile.tempdir = saved
         return
@@ -308,7 +322,7 @@ def _run(
     )
     futures: dict[Future, Job] = {}
     try:
-        futures = {pool.submit(run_job, job, out_dir, timeout): job for job, _ in todo}
+        futures = {pool.submit(run_job, job, out_dir, *limits): job for job, _ in todo}
         for future in as_completed(futures):
             try:
                 result = future.result()

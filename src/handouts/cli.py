@@ -102,6 +102,13 @@ def cli() -> None:
     help="Seconds one document may take before it is stopped.",
 )
 @click.option(
+    "--page-cap",
+    type=click.IntRange(min=1),
+    default=24,
+    show_default=True,
+    help="Most pages one document may have; a longer one fails.",
+)
+@click.option(
     "--executor",
     type=click.Choice(["local", "dask"]),
     default="local",
@@ -128,6 +135,7 @@ def build(
     prune: bool,
     strict: bool,
     timeout: float,
+    page_cap: int,
     executor: str,
     scheduler: str | None,
     quiet: bool,
@@ -178,6 +186,7 @@ def build(
             executor=pool,
             force=force,
             timeout=timeout,
+            page_cap=page_cap,
             on_start=progress.start,
             on_result=progress.result,
         )

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from .errors import HandoutsError, Problem
-from .yamlio import Document, KeyPath
+from .yamlio import Document, KeyPath, format_key
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -335,7 +335,7 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
                 f"'{path[-1]}' is missing",
                 mark.line,
                 mark.col,
-                _fmt(path[:-1]),
+                format_key(path[:-1]),
                 f"add the line `{path[-1]}: ...`",
             )
             continue
@@ -360,12 +360,6 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
             hint = f'write it in quotes: "{mark.text}"'
         problems[path] = doc.problem(path, message, hint)
     return sorted(problems.values(), key=lambda p: (p.line or 0, p.col or 0))
-
-
-def _fmt(path: KeyPath) -> str:
-    from .yamlio import format_key
-
-    return format_key(path)
 
 
 def _value_at(data: Any, path: KeyPath) -> Any:

@@ -16,9 +16,27 @@ from . import markup
 from .assets import builtin_dir, font_families, image_problem
 from .errors import HandoutsError, Problem
 from .models import Brand, Handout, _did_you_mean, parse
-from .yamlio import Document, KeyPath, Mark, load_yaml
+from .yamlio import Document, KeyPath, Mark, format_key, load_yaml
 
 T = TypeVar("T")
+
+
+def _located(
+    display: str, marks: dict[KeyPath, Mark], key: KeyPath, message: str, hint: str
+) -> Problem:
+    """A Problem at ``key`` (or its nearest located ancestor), for errors found after loading."""
+    probe = key
+    while probe and probe not in marks:
+        probe = probe[:-1]
+    mark = marks.get(probe)
+    return Problem(
+        display,
+        message,
+        mark.line if mark else None,
+        mark.col if mark else None,
+        format_key(key),
+        hint,
+    )
 
 
 @dataclass(frozen=True)
@@ -38,13 +56,8 @@ class LoadedHandout:
         assert self.handout.language
         return self.handout.language
 
-    def where(self, key: KeyPath) -> str:
-        """``path:line`` of a key, for messages raised after loading."""
-        probe = key
-        while probe and probe not in self.marks:
-            probe = probe[:-1]
-        mark = self.marks.get(probe)
-        return f"{self.display}:{mark.line}" if mark else self.display
+    def problem(self, key: KeyPath, message: str, hint: str = "") -> Problem:
+        return _located(self.display, self.marks, key, message, hint)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,10 @@ class LoadedBrand:
     display: str
     folder: Path
     logo: Path | None
+    marks: dict[KeyPath, Mark]
+
+    def problem(self, key: KeyPath, message: str, hint: str = "") -> Problem:
+        return _located(self.display, self.marks, key, message, hint)
 
     @property
     def id(self) -> str:
@@ -227,14 +244,10 @@ def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Probl
         mark = doc.mark(key)
         for issue in markup.check(text):
             line = mark.line + issue.line + (1 if mark.block else 0)
-            problems.append(Problem(doc.display, issue.message, line, None, _key(key), issue.hint))
+            problems.append(
+                Problem(doc.display, issue.message, line, None, format_key(key), issue.hint)
+            )
     return problems
-
-
-def _key(key: KeyPath) -> str:
-    from .yamlio import format_key
-
-    return format_key(key)
 
 
 # ---------------------------------------------------------------- brands
@@ -272,7 +285,7 @@ def _load_brand(
                 )
     if problems:
         raise HandoutsError(problems)
-    return LoadedBrand(brand, path, doc.display, folder.resolve(), logo)
+    return LoadedBrand(brand, path, doc.display, folder.resolve(), logo, doc.values)
 
 
 def _resolve_logo(

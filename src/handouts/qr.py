@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import qrcode
 import qrcode.constants
+import qrcode.exceptions
 from qrcode.image.svg import SvgPathFillImage
 
 QUIET_ZONE = 4
@@ -48,7 +49,12 @@ def make_qr(
         image_factory=SvgPathFillImage,
     )
     code.add_data(url.encode("utf-8"))
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except (ValueError, qrcode.exceptions.DataOverflowError):
+        raise QRTooDense(
+            f"the address is too long for a QR code ({len(url)} characters); use a shorter address"
+        ) from None
     modules = code.modules_count + 2 * QUIET_ZONE
     size = max(min_mm, modules * module_mm)
     if size > max_mm:

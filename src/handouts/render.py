@@ -29,7 +29,7 @@ from .models import Reference
 from .plan import Job
 from .qr import QRTooDense, make_qr
 
-MAX_PAGES = 24
+PAGE_CAP = 24
 _MISSING_RESOURCE = ("Failed to load", "Error fetching", "Missing href")
 
 
@@ -97,9 +97,7 @@ def _reference_view(ref: Reference, job: Job, key: tuple) -> dict[str, Any]:
         try:
             qr = make_qr(link)
         except QRTooDense as exc:
-            raise RenderError(
-                Problem(job.handout.display, str(exc), _line(job, key), None, _fmt(key))
-            ) from None
+            raise RenderError(job.handout.problem(key, str(exc))) from None
     byline = ", ".join(
         str(x)
         for x in (
@@ -120,20 +118,6 @@ def _reference_view(ref: Reference, job: Job, key: tuple) -> dict[str, Any]:
     }
 
 
-def _line(job: Job, key: tuple) -> int | None:
-    probe = key
-    while probe and probe not in job.handout.marks:
-        probe = probe[:-1]
-    mark = job.handout.marks.get(probe)
-    return mark.line if mark else None
-
-
-def _fmt(key: tuple) -> str:
-    from .yamlio import format_key
-
-    return format_key(key)
-
-
 def build_context(job: Job, asset_url: Callable[[Path], str]) -> dict[str, Any]:
     """Everything a template sees. Content is pre-rendered, escaped HTML (Markup): data."""
     h, b = job.handout.handout, job.brand.brand
@@ -143,7 +127,12 @@ def build_context(job: Job, asset_url: Callable[[Path], str]) -> dict[str, Any]:
         return [_reference_view(refs[s][1], job, ("references", refs[s][0])) for s in ids]
 
     contact = b.contact
-    booking_qr = make_qr(contact.booking_url, min_mm=24.0) if contact.booking_url else None
+    booking_qr = None
+    if contact.booking_url:
+        try:
+            booking_qr = make_qr(contact.booking_url, min_mm=24.0)
+        except QRTooDense as exc:
+            raise RenderError(job.brand.problem(("contact", "booking_url"), str(exc))) from None
     primary = b.colors.primary
     faces = font_families(job.font_dirs)[b.font]
     review = None
@@ -222,18 +211,21 @@ def build_context(job: Job, asset_url: Callable[[Path], str]) -> dict[str, Any]:
 def render_html(job: Job, asset_url: Callable[[Path], str], stylesheets: list[str]) -> str:
     env = template_env(job.template_dirs)
     name = f"{job.layout}/page.html"
+    context = build_context(job, asset_url)
     try:
-        template = env.get_template(name)
-        return template.render(**build_context(job, asset_url), stylesheets=stylesheets)
+        return env.get_template(name).render(**context, stylesheets=stylesheets)
     except jinja2.TemplateSyntaxError as exc:
         path = _template_display(exc.filename, job.template_dirs) if exc.filename else name
         raise RenderError(Problem(path, f"template error: {exc.message}", exc.lineno)) from None
-    except (jinja2.TemplateError, jinja2.sandbox.SecurityError) as exc:
+    except Exception as exc:  # anything a template does wrong at run time: its author's to fix
         path, line = _template_frame(exc, job.template_dirs)
+        message = (
+            str(exc) if isinstance(exc, jinja2.TemplateError) else (f"{type(exc).__name__}: {exc}")
+        )
         raise RenderError(
             Problem(
                 path or name,
-                f"template error: {exc}",
+                f"template error: {message}",
                 line,
                 hint="fix the template, or delete it to use the built-in one",
             )
@@ -300,20 +292,20 @@ class Renderer:
             sheets.append(self._css[key])
         return sheets
 
-    def render(self, job: Job) -> Rendered:
+    def render(self, job: Job, page_cap: int = PAGE_CAP) -> Rendered:
         # Font subsetting (fontTools) stamps the current time into each embedded font unless
         # SOURCE_DATE_EPOCH is set: pin it to the content's date so builds are reproducible.
         saved = os.environ.get("SOURCE_DATE_EPOCH")
         os.environ["SOURCE_DATE_EPOCH"] = str(source_epoch(job))
         try:
-            return self._render(job)
+            return self._render(job, page_cap)
         finally:
             if saved is None:
                 os.environ.pop("SOURCE_DATE_EPOCH", None)
             else:
                 os.environ["SOURCE_DATE_EPOCH"] = saved
 
-    def _render(self, job: Job) -> Rendered:
+    def _render(self, job: Job, page_cap: int) -> Rendered:
         from weasyprint import HTML
 
         from .fetcher import BlockedResource, ConfinedFetcher
@@ -332,11 +324,11 @@ class Renderer:
             document.metadata.attachments = []
             for page in document.pages:
                 page.links = [link for link in page.links if link[0] != "attachment"]
-            if len(document.pages) > MAX_PAGES:
+            if len(document.pages) > page_cap:
                 raise RenderError(
                     Problem(
                         job.handout.display,
-                        f"the document has {len(document.pages)} pages; the limit is {MAX_PAGES}",
+                        f"the document has {len(document.pages)} pages; the limit is {page_cap}",
                         hint="shorten the handout or check the template",
                     )
                 )
