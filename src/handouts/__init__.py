@@ -18,7 +18,7 @@ _EXPORTS = {
     "Filters": "plan",
     "Job": "plan",
     "make_plan": "plan",
-    "build": "build",
+    "build_project": "build",
     "Report": "build",
     "Result": "build",
 }

@@ -19,10 +19,12 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import manifest
 from .errors import HandoutsError, Problem
-from .plan import Job
+from .plan import Filters, Job, make_plan
+from .project import load_project
 
 # Printed by WeasyPrint once per font when the system lacks libharfbuzz-subset; it says
 # nothing about the document, so it is not counted as a document warning.
@@ -288,6 +290,18 @@ def build(
     order = {job.label: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.label, 0))
     return Report(results, time.perf_counter() - start, interrupted)
+
+
+def build_project(
+    root: Path | str,
+    out_dir: Path | str | None = None,
+    filters: Filters | None = None,
+    **options: Any,
+) -> Report:
+    """Load the project at ``root``, plan it and build it: the whole recipe in one call."""
+    project = load_project(root)
+    jobs = make_plan(project, filters or Filters())
+    return build(jobs, Path(out_dir) if out_dir else project.root / "output", **options)
 
 
 def _run(
