@@ -278,6 +278,8 @@ class Renderer:
 
         self.font_config = FontConfiguration()
         self._css: dict[tuple[Path, tuple[Path, ...]], Any] = {}
+        # Decoded images (logos, QR codes) by URL; a renderer lives for one build at most.
+        self._images: dict[str, Any] = {}
 
     def _stylesheets(self, job: Job, fetcher: Any) -> list[Any]:
         from weasyprint import CSS
@@ -319,7 +321,14 @@ class Renderer:
         try:
             document = HTML(
                 string=html_text, base_url=job.brand.folder.as_uri() + "/", url_fetcher=fetcher
-            ).render(stylesheets=self._stylesheets(job, fetcher), font_config=self.font_config)
+            ).render(
+                stylesheets=self._stylesheets(job, fetcher),
+                font_config=self.font_config,
+                cache=self._images,
+                # Raster logos are downscaled to 300 dpi at their printed size.
+                dpi=300,
+                optimize_images=True,
+            )
             # Handouts never carry attachments: drop any a custom template asked for.
             document.metadata.attachments = []
             for page in document.pages:
