@@ -78,6 +78,7 @@ _SVG_FORBIDDEN = [
     (re.compile(rb"(?:xlink:)?href\s*=", re.I), "must not link to other files"),
     (re.compile(rb"url\(\s*['\"]?(?!#)", re.I), "must not load other files through url()"),
     (re.compile(rb"@import", re.I), "must not import style sheets"),
+    (re.compile(rb"\\[0-9a-fA-F]"), "must not contain CSS escapes"),
 ]
 
 

@@ -6,6 +6,7 @@ Everything else (other files, http, https, ftp, ...) stops the document with a
 
 from __future__ import annotations
 
+import mimetypes
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,8 +23,12 @@ class BlockedResource(FatalURLFetchingError):
         super().__init__(f"blocked '{_short(url)}': {reason}")
 
 
-def _short(url: str, limit: int = 90) -> str:
-    return url if len(url) <= limit else url[: limit - 3] + "..."
+def _short(url: str, limit: int = 120) -> str:
+    """Keep both ends of a long URL: the start says where, the end names the file."""
+    if len(url) <= limit:
+        return url
+    half = (limit - 3) // 2
+    return url[:half] + "..." + url[-half:]
 
 
 class ConfinedFetcher(URLFetcher):
@@ -38,6 +43,9 @@ class ConfinedFetcher(URLFetcher):
         )
         self.roots = tuple(Path(os.path.realpath(r)) for r in roots)
         self.fetched: list[str] = []
+        # WeasyPrint swallows some failures (an SVG's own <image>): remember every refusal so
+        # the renderer can fail the document anyway.
+        self.blocked: list[BlockedResource] = []
 
     def allowed_path(self, url: str) -> Path:
         """The real path of a ``file:`` URL inside the roots; raise BlockedResource otherwise."""
@@ -52,13 +60,27 @@ class ConfinedFetcher(URLFetcher):
         raise BlockedResource(url, "it is outside the brand, template and font folders")
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        try:
+            return self._fetch(url, headers)
+        except BlockedResource as exc:
+            self.blocked.append(exc)
+            raise
+
+    def _fetch(self, url: str, headers: dict | None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
-            return super().fetch(url, headers)
+            try:
+                return super().fetch(url, headers)
+            except Exception as exc:
+                raise BlockedResource(url, f"the data: URL cannot be read ({exc})") from None
         if scheme != "file":
             raise BlockedResource(url, "handouts never load anything from the network")
-        path = self.allowed_path(url)
+        try:
+            path = self.allowed_path(url)
+        except ValueError:  # e.g. a NUL byte in the path
+            raise BlockedResource(url, "the file name is not valid") from None
         if not path.is_file():
             raise BlockedResource(url, "the file does not exist")
         self.fetched.append(str(path))
-        return URLFetcherResponse(path.as_uri(), path.read_bytes())
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": kind})

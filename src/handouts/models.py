@@ -36,19 +36,19 @@ _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 
 
 def _slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise ValueError("must be lower-case letters, digits and dashes, like `exosome-therapy`")
     return value
 
 
 def _lang(value: str) -> str:
-    if not _LANG.match(value):
+    if not _LANG.fullmatch(value):
         raise ValueError("must be a language code such as `en`, `es` or `en-US`")
     return value
 
 
 def _hex(value: str) -> str:
-    if not _HEX.match(value):
+    if not _HEX.fullmatch(value):
         raise ValueError('must be a colour written as "#RRGGBB", like "#0B5E6B"')
     return value.upper()
 
@@ -62,7 +62,7 @@ def _web_url(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise ValueError("must be an email address like hello@clinic.example")
     return value
 
@@ -79,7 +79,7 @@ def _lower(value: Any) -> Any:
 
 def _doi(value: str) -> str:
     value = value.removeprefix("https://doi.org/").removeprefix("doi:")
-    if not _DOI.match(value):
+    if not _DOI.fullmatch(value):
         raise ValueError("must be a DOI like 10.1186/s12964-022-00959-4")
     return value
 

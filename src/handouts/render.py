@@ -30,17 +30,42 @@ from .plan import Job
 from .qr import QRTooDense, make_qr
 
 PAGE_CAP = 24
-_MISSING_RESOURCE = ("Failed to load", "Error fetching", "Missing href")
+# WeasyPrint logs these and carries on; for a handout each means something is missing.
+_MISSING_RESOURCE = (
+    "Failed to load",
+    "Error fetching",
+    "Missing href",
+    "Failed to render SVG image",
+    "Unsupported stylesheet type",
+    "cannot be loaded",
+)
 
+
+_BLOCKED_HINT = "templates and logos may only use files in the brand, template and font folders"
 
 # ---------------------------------------------------------------- templates
+
+
+class _ConfinedLoader(jinja2.FileSystemLoader):
+    """A file loader that refuses templates whose real path (symlinks followed) leaves the
+    template folders, so `{% include %}` cannot print a file from elsewhere."""
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(os.path.realpath(filename))
+        roots = [Path(os.path.realpath(p)) for p in self.searchpath]
+        if not any(real.is_relative_to(root) for root in roots):
+            raise jinja2.TemplateNotFound(
+                f"{template} (it links outside the templates folder, which is not allowed)"
+            )
+        return source, filename, uptodate
 
 
 @cache
 def template_env(template_dirs: tuple[Path, ...]) -> ImmutableSandboxedEnvironment:
     """The one Jinja environment: sandboxed, autoescape always on, StrictUndefined, and a
     loader that looks in the project's templates/ before the built-in ones."""
-    loader = jinja2.FileSystemLoader([str(d) for d in template_dirs])
+    loader = _ConfinedLoader([str(d) for d in template_dirs])
     return ImmutableSandboxedEnvironment(
         loader=loader,
         autoescape=True,
@@ -309,8 +334,9 @@ class Renderer:
 
     def _render(self, job: Job, page_cap: int) -> Rendered:
         from weasyprint import HTML
+        from weasyprint.urls import FatalURLFetchingError
 
-        from .fetcher import BlockedResource, ConfinedFetcher
+        from .fetcher import ConfinedFetcher
 
         roots = [*job.template_dirs, *job.font_dirs, job.brand.folder]
         fetcher = ConfinedFetcher(roots)
@@ -342,20 +368,13 @@ class Renderer:
                     )
                 )
             pdf = document.write_pdf()
-        except BlockedResource as exc:
-            raise RenderError(
-                Problem(
-                    job.label,
-                    str(exc),
-                    hint=(
-                        "templates and logos may only use files in the brand, template and font "
-                        "folders"
-                    ),
-                )
-            ) from None
+        except FatalURLFetchingError as exc:  # BlockedResource, or WeasyPrint's own
+            raise RenderError(Problem(job.label, str(exc), hint=_BLOCKED_HINT)) from None
         finally:
             logger.removeHandler(capture)
-        missing = [m for m in capture.messages if m.startswith(_MISSING_RESOURCE)]
+        if fetcher.blocked:  # refused inside an SVG, where WeasyPrint swallows the error
+            raise RenderError(Problem(job.label, str(fetcher.blocked[0]), hint=_BLOCKED_HINT))
+        missing = [m for m in capture.messages if any(p in m for p in _MISSING_RESOURCE)]
         if missing:
             raise RenderError(
                 Problem(
