@@ -318,10 +318,18 @@ def test_logo_outside_the_brand_folder_is_rejected_at_load(
 def test_logo_that_slips_past_the_loader_still_cannot_read_files(
     make_project, outside: Path, style: str
 ) -> None:
-    # CSS escapes hide `@import` / `url(` from the loader's byte patterns; the fetcher is the
-    # second line of defence and must still stop the document.
+    # CSS escapes hide `@import` / `url(` from byte patterns: the loader refuses escapes in a
+    # logo, and the fetcher, the second line of defence, still stops such an SVG when a
+    # template uses it directly.
     svg = LOGO_SVG.replace("</svg>", f"<style>{style.format(out=outside.as_uri())}</style></svg>")
-    root = make_project({"content/brands/test/logo.svg": svg})
+    with pytest.raises(HandoutsError, match="must not contain CSS escapes"):
+        load_project(make_project({"content/brands/test/logo.svg": svg}))
+    root = make_project(
+        {
+            "content/brands/test/other.svg": svg,
+            LAYOUT_TEMPLATE: header_template('<img src="other.svg" alt="x">'),
+        }
+    )
     report, out = run_build(root)
     result = only(report)
     assert not result.ok

@@ -23,12 +23,14 @@ class BlockedResource(FatalURLFetchingError):
         super().__init__(f"blocked '{_short(url)}': {reason}")
 
 
-def _short(url: str, limit: int = 120) -> str:
-    """Keep both ends of a long URL: the start says where, the end names the file."""
-    if len(url) <= limit:
+def _short(url: str) -> str:
+    """A URL as shown in messages: data: URLs cut short, others whole unless absurdly long
+    (then both ends, since the end names the file)."""
+    if url[:5].lower() == "data:":
+        return url if len(url) <= 60 else url[:57] + "..."
+    if len(url) <= 400:
         return url
-    half = (limit - 3) // 2
-    return url[:half] + "..." + url[-half:]
+    return url[:200] + "..." + url[-197:]
 
 
 class ConfinedFetcher(URLFetcher):
