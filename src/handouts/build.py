@@ -142,7 +142,6 @@ def run_job(
     out_dir: Path,
     timeout: float = DEFAULT_TIMEOUT,
     page_cap: int = DEFAULT_PAGE_CAP,
-    renderer=None,
 ) -> Result:
     """Render one job; never raises for a problem in the job's own inputs. PDFs come back as
     bytes for the parent to write; HTML (a debugging aid) is written here with its assets."""
@@ -156,7 +155,7 @@ def run_job(
                 data = write_html(job, out_dir / str(job.output)).read_bytes()
                 pages, warnings = 0, []
             else:
-                rendered = (renderer or _worker_renderer()).render(job, page_cap)
+                rendered = _worker_renderer().render(job, page_cap)
                 data, pages = rendered.pdf, rendered.pages
                 warnings = [
                     w
@@ -166,6 +165,8 @@ def run_job(
     except HandoutsError as exc:
         result.error = str(exc)
     except _TimeLimit:
+        # Interrupted anywhere inside WeasyPrint: start the next document afresh.
+        _local.renderer = None
         result.error = str(
             Problem(
                 job.handout.display,
@@ -316,16 +317,15 @@ def _run(
     if not todo:
         return
     if executor is None and (workers <= 1 or len(todo) == 1):
-        from .render import Renderer
-
         saved = tempfile.tempdir
         tempfile.tempdir = tmpdir
         try:
-            renderer = Renderer()  # one per build: its temporary font folder goes with it
             for job, _ in todo:
-                finish(run_job(job, out_dir, *limits, renderer))
+                finish(run_job(job, out_dir, *limits))
         finally:
             tempfile.tempdir = saved
+            # One renderer per build: its temporary font folder goes with the build's.
+            _local.renderer = None
         return
     own = executor is None
     pool = executor or ProcessPoolExecutor(
