@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: build test lint bench readme-images clean
+.PHONY: build test lint bench readme-images references clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ readme-images: $(VENV)/.installed-test
 
 clean:
 	rm -rf output dist build .pytest_cache
+
+# Redraw the visual-regression references (tests/reference/*.png) after a deliberate change.
+references: $(VENV)/.installed-test
+	$(BIN)/python tests/visual.py

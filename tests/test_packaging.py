@@ -43,6 +43,9 @@ def test_wheel_contains_templates_fonts_and_licence(wheel: Path) -> None:
         "handouts/_data/templates/base/base.css",
         "handouts/_data/templates/leaflet/page.html",
         "handouts/_data/templates/leaflet/leaflet.css",
+        "handouts/_data/templates/leaflet/layout.yaml",
+        "handouts/_data/templates/large-print/page.html",
+        "handouts/_data/templates/trifold/trifold.css",
         "handouts/_data/fonts/AtkinsonHyperlegible-Regular.ttf",
         "handouts/_data/fonts/AtkinsonHyperlegible-Bold.ttf",
         "handouts/_data/fonts/AtkinsonHyperlegible-Italic.ttf",
@@ -67,7 +70,7 @@ def test_installed_wheel_builds_a_project_from_another_folder(wheel: Path, tmp_p
     code = (
         "import handouts, sys; assert handouts.__file__.startswith(sys.argv[1]), "
         "handouts.__file__; from handouts.cli import main; "
-        "main(['build', '-C', sys.argv[2], '--brand', 'harbour', '--jobs', '1'])"
+        "main(['build', '-C', sys.argv[2], '--brand', 'harbour', '--layout', 'leaflet', '-j', '1'])"
     )
     ran = subprocess.run(
         [sys.executable, "-c", code, str(site), str(project)],

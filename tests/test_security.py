@@ -958,12 +958,15 @@ def test_example_qr_codes_are_full_qr_with_ec_m_and_printed_modules_of_04mm(
     example_codes,
 ) -> None:
     px_per_mm = 150 / 25.4
-    booking = {b.brand.contact.booking_url for b in load_project(REPO).brands}
+    project = load_project(REPO)
+    booking = {b.brand.contact.booking_url for b in project.brands}
     for name, codes in example_codes.items():
+        spec = project.specs[name.split(".")[-2]]  # brand/handout.lang.LAYOUT.pdf
         for code in codes:
             assert code.format == zxingcpp.BarcodeFormat.QRCode, name  # never Micro QR
             assert code.ec_level in ("M", "Q", "H"), (name, code.ec_level)
-            qr = make_qr(code.text, min_mm=24.0) if code.text in booking else make_qr(code.text)
+            smallest = spec.booking_qr_mm if code.text in booking else spec.qr_min_mm
+            qr = make_qr(code.text, min_mm=smallest, max_mm=spec.qr_max_mm)
             pos = code.position
             side_px = (
                 math.dist((pos.top_left.x, pos.top_left.y), (pos.top_right.x, pos.top_right.y))

@@ -47,6 +47,7 @@ class Result:
     pages: int = 0
     bytes: int = 0
     sha256: str = ""
+    body_pt: float = 0.0  # the body size chosen to fit the layout's pages
     warnings: list[str] = field(default_factory=list)
     error: str = ""
     data: bytes | None = field(default=None, repr=False)  # the file, until the parent writes it
@@ -157,6 +158,7 @@ def run_job(
             else:
                 rendered = _worker_renderer().render(job, page_cap)
                 data, pages = rendered.pdf, rendered.pages
+                result.body_pt = rendered.body_pt
                 warnings = [
                     w
                     for w in dict.fromkeys(rendered.warnings)
@@ -270,9 +272,7 @@ def build(
         job, result.reason = by_label[result.label]
         if result.status == "built" and result.data is not None:
             write_atomic(out_dir / result.output, result.data)
-            records[result.output] = manifest.record(
-                job, result.sha256, result.bytes, result.pages, built_at
-            )
+            records[result.output] = manifest.record(job, result, built_at)
             result.data = None
         results.append(result)
         if on_result:

@@ -86,6 +86,11 @@ def cli() -> None:
     default=None,
     help="Worker processes. Default: the number of CPUs. 1 renders in-process.",
 )
+@click.option(
+    "--print-ready",
+    is_flag=True,
+    help="Also build print-shop PDFs (.print.pdf) with 3 mm bleed and crop marks.",
+)
 @click.option("--force", is_flag=True, help="Rebuild everything, even what is up to date.")
 @click.option("--dry-run", is_flag=True, help="Show what would be built and why; build nothing.")
 @click.option(
@@ -130,6 +135,7 @@ def build(
     languages: tuple[str, ...],
     fmt: str,
     workers: int | None,
+    print_ready: bool,
     force: bool,
     dry_run: bool,
     prune: bool,
@@ -154,9 +160,14 @@ def build(
         raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     try:
         project = load_project(project_dir)
-        jobs = make_plan(project, Filters(brands, handouts, layouts, languages), fmt)
+        filters = Filters(brands, handouts, layouts, languages, print_ready)
+        jobs = make_plan(project, filters, fmt)
         out = (out_dir if out_dir is not None else project.root / "output").resolve()
-        stale = builder.stale_outputs(out, make_plan(project, fmt=fmt)) if fmt == "pdf" else []
+        stale = (
+            builder.stale_outputs(out, make_plan(project, Filters(print_ready=True), fmt))
+            if fmt == "pdf"
+            else []
+        )
     except HandoutsError as exc:
         _echo_problems(str(exc))
         sys.exit(EXIT_FAILED)

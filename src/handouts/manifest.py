@@ -87,15 +87,17 @@ def why_rebuild(job: Job, record: dict[str, Any] | None, out_dir: Path) -> str |
     return None
 
 
-def record(job: Job, sha256: str, size: int, pages: int, built_at: str) -> dict[str, Any]:
+def record(job: Job, result: Any, built_at: str) -> dict[str, Any]:
+    """The manifest record of a built document (``result`` is a build.Result)."""
     review = job.handout.handout.review
     return {
         "label": job.label,
         "key": job.key,
         "inputs": dict(sorted(job.inputs.items())),
-        "sha256": sha256,
-        "bytes": size,
-        "pages": pages,
+        "sha256": result.sha256,
+        "bytes": result.bytes,
+        "pages": result.pages,
+        "body_pt": result.body_pt,
         "review_version": review.version if review else None,
         "reviewed_on": review.reviewed_on.isoformat() if review else None,
         "sources": list(job.sources),

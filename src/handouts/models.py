@@ -221,8 +221,50 @@ class Brand(_Model):
         ["en"], description="Which language versions to build."
     )
     layouts: Annotated[list[Slug], Field(min_length=1)] = Field(
-        ["leaflet"], description="Which layouts to build."
+        ["leaflet"], description="Which layouts to build: leaflet, large-print, trifold."
     )
+    max_pages: Annotated[int, Strict(), Field(ge=1, le=24)] | None = Field(
+        None, description="Fewer pages than a layout allows (e.g. 1 for one-page leaflets)."
+    )
+    print_ready: Annotated[bool, Strict()] = Field(
+        False, description="Also build print-shop PDFs with 3 mm bleed and crop marks."
+    )
+
+
+# ---------------------------------------------------------------- layout
+
+
+class LayoutSpec(_Model):
+    """How the builder treats a layout; read from templates/<layout>/layout.yaml."""
+
+    orientation: Literal["portrait", "landscape"] = Field("portrait")
+    max_pages: Annotated[int, Field(ge=1, le=24)] | None = Field(
+        None, description="Fit the document to this many pages; none: grows as needed."
+    )
+    body_pt: Annotated[float, Field(ge=6, le=40)] = Field(11.5, description="Body text size.")
+    min_body_pt: Annotated[float, Field(ge=6, le=40)] | None = Field(
+        None, description="Smallest body size when fitting; none: never shrinks."
+    )
+    step_pt: Annotated[float, Field(gt=0, le=4)] = Field(0.25, description="Fitting step.")
+    panels_per_page: Annotated[int, Field(ge=1, le=6)] | None = Field(
+        None, description="Panels per page (folded layouts), for overflow messages."
+    )
+    qr_min_mm: Annotated[float, Field(ge=10, le=80)] = Field(22, description="Smallest QR code.")
+    qr_max_mm: Annotated[float, Field(ge=10, le=80)] = Field(34, description="Largest QR code.")
+    booking_qr_mm: Annotated[float, Field(ge=10, le=80)] = Field(24, description="Booking QR.")
+    overflow_hint: Text = Field(
+        "shorten the answers, or split the handout in two",
+        description="What to suggest when the content does not fit.",
+    )
+
+    def sizes(self) -> list[float]:
+        """Body sizes to try when fitting, largest first."""
+        floor = self.min_body_pt if self.min_body_pt is not None else self.body_pt
+        sizes, size = [], self.body_pt
+        while size >= floor - 1e-9:
+            sizes.append(round(size, 2))
+            size -= self.step_pt
+        return sizes or [self.body_pt]
 
 
 # ---------------------------------------------------------------- errors → file:line

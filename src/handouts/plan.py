@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from .assets import font_families
 from .errors import HandoutsError, Problem
-from .models import _did_you_mean
+from .models import LayoutSpec, _did_you_mean
 from .project import LoadedBrand, LoadedHandout, Project
 
 # Bump when the meaning of a key changes (e.g. a new input is hashed).
@@ -28,6 +28,9 @@ class Job:
     template_dirs: tuple[Path, ...]
     font_dirs: tuple[Path, ...]
     fmt: str = "pdf"
+    spec: LayoutSpec = field(default_factory=LayoutSpec)
+    max_pages: int | None = None
+    print_ready: bool = False
     inputs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     sources: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
@@ -35,7 +38,8 @@ class Job:
     def label(self) -> str:
         """``brand/handout.lang.layout``, also the output path without its suffix."""
         h = self.handout
-        return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}"
+        print_ready = ".print" if self.print_ready else ""
+        return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{print_ready}"
 
     @property
     def output(self) -> PurePosixPath:
@@ -55,6 +59,7 @@ class Filters:
     handouts: Sequence[str] = ()
     layouts: Sequence[str] = ()
     languages: Sequence[str] = ()
+    print_ready: bool = False  # also build print-shop versions for every brand
 
 
 # ---------------------------------------------------------------- input hashes
@@ -107,7 +112,7 @@ def _inputs(
     brand: LoadedBrand,
     handout: LoadedHandout,
     layout: str,
-    fmt: str,
+    options: str,
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     faces = font_families(project.font_dirs).get(brand.brand.font, ())
     brand_files = [brand.path, *([brand.logo] if brand.logo else [])]
@@ -117,7 +122,7 @@ def _inputs(
         "templates": hasher.tree(project.template_dirs),
         "fonts": hasher.files(f.path for f in faces),
         "tool": _versions(),
-        "options": f"layout={layout}; format={fmt}",
+        "options": f"layout={layout}; {options}",
     }
     sources = [handout.path, *brand_files]
     return inputs, tuple(_relative(p, project.root) for p in sources)
@@ -140,6 +145,13 @@ def _check_filter(values: Iterable[str], known: set[str], option: str) -> list[P
             hint = _did_you_mean(value, known) or "known: " + ", ".join(sorted(known))
             problems.append(Problem(f"--{option}", f"nothing is called '{value}'", hint=hint))
     return problems
+
+
+def _max_pages(spec: LayoutSpec, brand_max: int | None) -> int | None:
+    """A brand may lower a layout's page limit, never raise it (nor limit one that grows)."""
+    if spec.max_pages is None:
+        return None
+    return min(spec.max_pages, brand_max) if brand_max else spec.max_pages
 
 
 def make_plan(project: Project, filters: Filters = Filters(), fmt: str = "pdf") -> list[Job]:
@@ -171,17 +183,28 @@ def make_plan(project: Project, filters: Filters = Filters(), fmt: str = "pdf") 
                 for layout in b.layouts:
                     if filters.layouts and layout not in filters.layouts:
                         continue
-                    inputs, sources = _inputs(hasher, project, brand, versions[lang], layout, fmt)
-                    jobs.append(
-                        Job(
-                            brand,
-                            versions[lang],
-                            layout,
-                            project.template_dirs,
-                            project.font_dirs,
-                            fmt,
-                            inputs,
-                            sources,
+                    spec = project.specs[layout]
+                    max_pages = _max_pages(spec, b.max_pages)
+                    for print_ready in (
+                        (False, True) if b.print_ready or filters.print_ready else (False,)
+                    ):
+                        options = f"format={fmt}; max_pages={max_pages}; print_ready={print_ready}"
+                        inputs, sources = _inputs(
+                            hasher, project, brand, versions[lang], layout, options
                         )
-                    )
+                        jobs.append(
+                            Job(
+                                brand,
+                                versions[lang],
+                                layout,
+                                project.template_dirs,
+                                project.font_dirs,
+                                fmt,
+                                spec,
+                                max_pages,
+                                print_ready,
+                                inputs,
+                                sources,
+                            )
+                        )
     return jobs

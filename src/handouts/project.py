@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from . import markup
 from .assets import builtin_dir, font_families, image_problem
 from .errors import HandoutsError, Problem
-from .models import Brand, Handout, _did_you_mean, parse
+from .models import Brand, Handout, LayoutSpec, _did_you_mean, parse
 from .yamlio import Document, KeyPath, Mark, format_key, load_yaml
 
 T = TypeVar("T")
@@ -86,6 +86,7 @@ class Project:
     template_dirs: tuple[Path, ...]
     font_dirs: tuple[Path, ...]
     layouts: tuple[str, ...]
+    specs: dict[str, LayoutSpec]
 
     def handout_versions(self, handout_id: str) -> dict[str, LoadedHandout]:
         return {h.language: h for h in self.handouts if h.id == handout_id}
@@ -104,6 +105,29 @@ def _layouts(template_dirs: Iterable[Path]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def _load_specs(
+    template_dirs: tuple[Path, ...], layouts: tuple[str, ...], root: Path, problems: list[Problem]
+) -> dict[str, LayoutSpec]:
+    """Each layout's layout.yaml (the project's own first), or the defaults."""
+    specs: dict[str, LayoutSpec] = {}
+    for name in layouts:
+        path = next(
+            (
+                d / name / "layout.yaml"
+                for d in template_dirs
+                if (d / name / "layout.yaml").is_file()
+            ),
+            None,
+        )
+        try:
+            specs[name] = (
+                parse(LayoutSpec, load_yaml(path, _display(path, root))) if path else LayoutSpec()
+            )
+        except HandoutsError as exc:
+            problems.extend(exc.problems)
+    return specs
+
+
 def load_project(root: Path | str) -> Project:
     """Load and cross-check everything under ``root``; raise HandoutsError on any problem."""
     root = Path(root).resolve()
@@ -120,6 +144,7 @@ def load_project(root: Path | str) -> Project:
     font_dirs = tuple(d for d in (root / "fonts", builtin_dir("fonts")) if d.is_dir())
     layouts = _layouts(template_dirs)
     problems: list[Problem] = []
+    specs = _load_specs(template_dirs, layouts, root, problems)
 
     handout_files = sorted((content / "handouts").glob("*.yaml")) + sorted(
         (content / "handouts").glob("*.yml")
@@ -179,7 +204,7 @@ def load_project(root: Path | str) -> Project:
                 hint="add a folder such as content/brands/my-clinic/ with a brand.yaml",
             )
         )
-    return Project(root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts)
+    return Project(root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts, specs)
 
 
 def _collect(paths: list[Path], load: Callable[[Path], T], problems: list[Problem]) -> list[T]:

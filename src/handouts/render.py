@@ -7,7 +7,6 @@ stylesheets and the font configuration.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import shutil
@@ -20,14 +19,10 @@ from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
 
-from . import __version__, markup
-from .assets import font_families
+from .context import build_context, source_epoch
 from .errors import Problem, RenderError
-from .models import Reference
 from .plan import Job
-from .qr import QRTooDense, make_qr
 
 PAGE_CAP = 24
 # WeasyPrint logs these and carries on; for a handout each means something is missing.
@@ -89,154 +84,15 @@ def stylesheet_files(job: Job) -> list[Path]:
     return [p for n in names if (p := find_template_file(job.template_dirs, n))]
 
 
-def _label(url: str) -> str:
-    return url.removeprefix("https://").removeprefix("http://").removesuffix("/")
-
-
-def _mix(hex_color: str, other: str, amount: float) -> str:
-    a = [int(hex_color[i : i + 2], 16) for i in (1, 3, 5)]
-    b = [int(other[i : i + 2], 16) for i in (1, 3, 5)]
-    return "#" + "".join(f"{round(x + (y - x) * amount):02X}" for x, y in zip(a, b, strict=True))
-
-
-def source_epoch(job: Job) -> int:
-    """The moment a document is dated: its review date, else SOURCE_DATE_EPOCH, else 0."""
-    review = job.handout.handout.review
-    if review:
-        moment = dt.datetime.combine(review.reviewed_on, dt.time(), tzinfo=dt.UTC)
-        return int(moment.timestamp())
-    try:
-        return int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    except ValueError:
-        return 0
-
-
-def _date(value: Any) -> str:
-    return f"{value:%B} {value.day}, {value.year}"
-
-
-def _reference_view(ref: Reference, job: Job, key: tuple) -> dict[str, Any]:
-    link = ref.link
-    qr = None
-    if link:
-        try:
-            qr = make_qr(link)
-        except QRTooDense as exc:
-            raise RenderError(job.handout.problem(key, str(exc))) from None
-    byline = ", ".join(
-        str(x)
-        for x in (
-            ref.authors,
-            ref.journal or ref.publisher,
-            ref.year or (_date(ref.date) if ref.date else None),
-            ref.volume,
-        )
-        if x
-    )
-    return {
-        "id": ref.id,
-        "title": ref.title,
-        "byline": byline,
-        "link": link,
-        "link_label": _label(link) if link else "",
-        "qr": qr,
-    }
-
-
-def build_context(job: Job, asset_url: Callable[[Path], str]) -> dict[str, Any]:
-    """Everything a template sees. Content is pre-rendered, escaped HTML (Markup): data."""
-    h, b = job.handout.handout, job.brand.brand
-    refs = {r.id: (i, r) for i, r in enumerate(h.references)}
-
-    def sources(ids: list[str]) -> list[dict[str, Any]]:
-        return [_reference_view(refs[s][1], job, ("references", refs[s][0])) for s in ids]
-
-    contact = b.contact
-    booking_qr = None
-    if contact.booking_url:
-        try:
-            booking_qr = make_qr(contact.booking_url, min_mm=24.0)
-        except QRTooDense as exc:
-            raise RenderError(job.brand.problem(("contact", "booking_url"), str(exc))) from None
-    primary = b.colors.primary
-    faces = font_families(job.font_dirs)[b.font]
-    review = None
-    if h.review:
-        review = {
-            "version": h.review.version,
-            "reviewed_on": _date(h.review.reviewed_on),
-            "reviewed_by": h.review.reviewed_by,
-        }
-    epoch = source_epoch(job)
-    date = dt.datetime.fromtimestamp(epoch, dt.UTC).date().isoformat() if epoch else None
-    return {
-        "layout": job.layout,
-        "doc": {
-            "lang": h.language,
-            "title": h.title,
-            "subtitle": h.subtitle,
-            "subject": h.subtitle or h.title,
-            "keywords": [*h.keywords, h.title, "patient education", b.name],
-            "tool_version": __version__,
-            "date": date,
-        },
-        "brand": {
-            "name": b.name,
-            "tagline": b.tagline,
-            "logo_url": asset_url(job.brand.logo) if job.brand.logo else None,
-            "booking_qr": booking_qr,
-            "contact": {
-                "any": any((contact.phone, contact.website, contact.email, contact.address)),
-                "phone": contact.phone,
-                "phone_href": "tel:"
-                + "".join(c for c in contact.phone or "" if c in "+0123456789"),
-                "email": contact.email,
-                "address": contact.address,
-                "website": contact.website,
-                "website_label": _label(contact.website) if contact.website else None,
-                "booking_label": _label(contact.booking_url) if contact.booking_url else None,
-            },
-        },
-        "theme": {
-            "paper": "letter" if b.paper == "letter" else "A4",
-            "paper_name": b.paper,
-            "primary": primary,
-            "primary_dark": _mix(primary, "#000000", 0.25),
-            "primary_tint": _mix(primary, "#FFFFFF", 0.92),
-            "accent": b.colors.accent,
-            "accent_tint": _mix(b.colors.accent, "#FFFFFF", 0.85),
-            "font": b.font,
-        },
-        "fonts": [
-            {"family": f.family, "url": asset_url(f.path), "weight": f.weight, "style": f.style}
-            for f in faces
-        ],
-        "review": review,
-        "notices": [
-            {"kind": n.kind, "html": Markup(markup.to_html(n.text)), "sources": sources(n.sources)}
-            for n in h.notices
-        ],
-        "questions": [
-            {
-                "question": q.question,
-                "html": Markup(markup.to_html(q.answer)),
-                "sources": sources(q.sources),
-            }
-            for q in h.questions
-        ],
-        "closing": {
-            "heading": h.closing.heading,
-            "html": Markup(markup.to_html(h.closing.text)) if h.closing.text else None,
-        }
-        if h.closing
-        else None,
-    }
-
-
-def render_html(job: Job, asset_url: Callable[[Path], str], stylesheets: list[str]) -> str:
+def render_html(
+    job: Job,
+    asset_url: Callable[[Path], str],
+    stylesheets: list[str],
+    body_pt: float | None = None,
+) -> str:
     env = template_env(job.template_dirs)
     name = f"{job.layout}/page.html"
-    context = build_context(job, asset_url)
+    context = build_context(job, asset_url, body_pt)
     try:
         return env.get_template(name).render(**context, stylesheets=stylesheets)
     except jinja2.TemplateSyntaxError as exc:
@@ -284,6 +140,7 @@ class Rendered:
     pdf: bytes
     pages: int
     warnings: list[str] = field(default_factory=list)
+    body_pt: float = 0.0  # the body size the document was fitted at
 
 
 class _Capture(logging.Handler):
@@ -333,41 +190,38 @@ class Renderer:
                 os.environ["SOURCE_DATE_EPOCH"] = saved
 
     def _render(self, job: Job, page_cap: int) -> Rendered:
-        from weasyprint import HTML
+        """Render at the layout's body size; when the document must fit a number of pages and
+        does not, step the size down to the layout's floor, then fail with the shortfall."""
         from weasyprint.urls import FatalURLFetchingError
 
         from .fetcher import ConfinedFetcher
 
-        roots = [*job.template_dirs, *job.font_dirs, job.brand.folder]
-        fetcher = ConfinedFetcher(roots)
-        html_text = render_html(job, lambda p: p.resolve().as_uri(), [])
+        fetcher = ConfinedFetcher([*job.template_dirs, *job.font_dirs, job.brand.folder])
         logger = logging.getLogger("weasyprint")
         capture = _Capture()
         logger.addHandler(capture)
         try:
-            document = HTML(
-                string=html_text, base_url=job.brand.folder.as_uri() + "/", url_fetcher=fetcher
-            ).render(
-                stylesheets=self._stylesheets(job, fetcher),
-                font_config=self.font_config,
-                cache=self._images,
-                # Raster logos are downscaled to 300 dpi at their printed size.
-                dpi=300,
-                optimize_images=True,
-            )
+            for size in job.spec.sizes():
+                document = self._layout(job, fetcher, size)
+                pages = len(document.pages)
+                if job.max_pages is None or pages <= job.max_pages or pages > page_cap:
+                    break
+            if pages > page_cap:
+                raise RenderError(
+                    job.handout.problem(
+                        (),
+                        f"the document has {pages} pages; the limit is {page_cap}",
+                        "shorten the handout or check the template",
+                    )
+                )
+            if job.max_pages is not None and pages > job.max_pages:
+                raise RenderError(_overflow(job, pages, size))
             # Handouts never carry attachments: drop any a custom template asked for.
             document.metadata.attachments = []
             for page in document.pages:
                 page.links = [link for link in page.links if link[0] != "attachment"]
-            if len(document.pages) > page_cap:
-                raise RenderError(
-                    Problem(
-                        job.handout.display,
-                        f"the document has {len(document.pages)} pages; the limit is {page_cap}",
-                        hint="shorten the handout or check the template",
-                    )
-                )
-            pdf = document.write_pdf()
+            # Tagged PDF/UA-1: headings, lists, figures with alt text, /Lang, document title.
+            pdf = document.write_pdf(pdf_variant="pdf/ua-1")
         except FatalURLFetchingError as exc:  # BlockedResource, or WeasyPrint's own
             raise RenderError(Problem(job.label, str(exc), hint=_BLOCKED_HINT)) from None
         finally:
@@ -391,7 +245,37 @@ class Renderer:
                     hint="remove rel=attachment links from the template",
                 )
             )
-        return Rendered(pdf, len(document.pages), capture.messages)
+        return Rendered(pdf, pages, capture.messages, size)
+
+    def _layout(self, job: Job, fetcher: Any, body_pt: float) -> Any:
+        from weasyprint import HTML
+
+        html_text = render_html(job, lambda p: p.resolve().as_uri(), [], body_pt)
+        return HTML(
+            string=html_text, base_url=job.brand.folder.as_uri() + "/", url_fetcher=fetcher
+        ).render(
+            stylesheets=self._stylesheets(job, fetcher),
+            font_config=self.font_config,
+            cache=self._images,
+            # Raster logos are downscaled to 300 dpi at their printed size.
+            dpi=300,
+            optimize_images=True,
+        )
+
+
+def _overflow(job: Job, pages: int, size: float) -> Problem:
+    """Say by how much the content does not fit, at the smallest size the layout allows."""
+    spec, limit = job.spec, job.max_pages or 0
+    at = f"at the smallest size this layout allows ({size:g} pt)"
+    if spec.panels_per_page:
+        more = (pages - limit) * spec.panels_per_page
+        message = (
+            f"the content does not fit the {limit * spec.panels_per_page} panels of the "
+            f"{job.layout} {at}: it needs about {more} more panel(s)"
+        )
+    else:
+        message = f"needs {pages} pages {at}; the {job.layout} allows {limit}"
+    return job.handout.problem((), message, spec.overflow_hint)
 
 
 # ---------------------------------------------------------------- HTML for debugging
