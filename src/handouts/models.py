@@ -231,6 +231,20 @@ class Brand(_Model):
     )
 
 
+# ---------------------------------------------------------------- project settings
+
+
+class Settings(_Model):
+    """Project-wide settings, from the optional handouts.yaml at the project's root."""
+
+    target_grade: Annotated[int, Strict(), Field(ge=1, le=18)] = Field(
+        8, description="Highest acceptable reading grade (US school grade); 6 to 8 is advised."
+    )
+    plain_language: dict[Text, Text] = Field(
+        {}, description="More words to flag, each with a plainer word: `utilize: use`."
+    )
+
+
 # ---------------------------------------------------------------- layout
 
 

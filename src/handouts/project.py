@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import markup
 from .assets import builtin_dir, font_families, image_problem
 from .errors import HandoutsError, Problem
-from .models import Brand, Handout, LayoutSpec, _did_you_mean, parse
+from .models import Brand, Handout, LayoutSpec, Settings, _did_you_mean, parse
 from .yamlio import Document, KeyPath, Mark, format_key, load_yaml
 
 T = TypeVar("T")
+
+SETTINGS = "handouts.yaml"  # optional project settings at the project's root
 
 
 def _located(
@@ -87,6 +89,7 @@ class Project:
     font_dirs: tuple[Path, ...]
     layouts: tuple[str, ...]
     specs: dict[str, LayoutSpec]
+    settings: Settings = field(default_factory=Settings)
 
     def handout_versions(self, handout_id: str) -> dict[str, LoadedHandout]:
         return {h.language: h for h in self.handouts if h.id == handout_id}
@@ -145,6 +148,12 @@ def load_project(root: Path | str) -> Project:
     layouts = _layouts(template_dirs)
     problems: list[Problem] = []
     specs = _load_specs(template_dirs, layouts, root, problems)
+    settings = Settings()
+    if (root / SETTINGS).is_file():
+        try:
+            settings = parse(Settings, load_yaml(root / SETTINGS, SETTINGS))
+        except HandoutsError as exc:
+            problems.extend(exc.problems)
 
     handout_files = sorted((content / "handouts").glob("*.yaml")) + sorted(
         (content / "handouts").glob("*.yml")
@@ -204,7 +213,9 @@ def load_project(root: Path | str) -> Project:
                 hint="add a folder such as content/brands/my-clinic/ with a brand.yaml",
             )
         )
-    return Project(root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts, specs)
+    return Project(
+        root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts, specs, settings
+    )
 
 
 def _collect(paths: list[Path], load: Callable[[Path], T], problems: list[Problem]) -> list[T]:
