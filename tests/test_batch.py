@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BRAND, HANDOUT, LOGO_SVG, run_cli
 from handouts import build as builder
 from handouts.plan import make_plan
 from handouts.project import load_project
+
+from conftest import BRAND, HANDOUT, LOGO_SVG, run_cli
 
 
 def _brands(n: int) -> dict[str, str]:

@@ -6,8 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_cli
 from handouts import __version__
+
+from conftest import run_cli
 
 
 def test_version() -> None:

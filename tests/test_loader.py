@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BRAND, HANDOUT, run_cli
 from handouts.errors import HandoutsError
 from handouts.project import load_project
 from handouts.yamlio import MAX_BYTES
+
+from conftest import BRAND, HANDOUT, run_cli
 
 H = "content/handouts/sample.yaml"
 B = "content/brands/test/brand.yaml"

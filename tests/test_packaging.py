@@ -70,7 +70,8 @@ def test_installed_wheel_builds_a_project_from_another_folder(wheel: Path, tmp_p
     code = (
         "import handouts, sys; assert handouts.__file__.startswith(sys.argv[1]), "
         "handouts.__file__; from handouts.cli import main; "
-        "main(['build', '-C', sys.argv[2], '--brand', 'harbour', '--layout', 'leaflet', '-j', '1'])"
+        "main(['build', '-C', sys.argv[2], '--brand', 'harbour', '--layout', 'leaflet', "
+        "'--lang', 'en', '-j', '1'])"
     )
     ran = subprocess.run(
         [sys.executable, "-c", code, str(site), str(project)],

@@ -21,6 +21,13 @@ import pypdf
 import pytest
 import zxingcpp
 
+from handouts.build import Report, Result, build
+from handouts.errors import HandoutsError
+from handouts.plan import make_plan
+from handouts.project import load_project
+from handouts.qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
+from handouts.render import template_env
+
 from conftest import (
     BRAND,
     HANDOUT,
@@ -32,12 +39,6 @@ from conftest import (
     pdf_text,
     run_cli,
 )
-from handouts.build import Report, Result, build
-from handouts.errors import HandoutsError
-from handouts.plan import make_plan
-from handouts.project import load_project
-from handouts.qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
-from handouts.render import template_env
 
 MARKER = "S3CRET-9f4c2e-MARKER"
 PASSWD_MARKER = "root:x:0:0"

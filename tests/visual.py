@@ -35,7 +35,9 @@ def main() -> None:
     from handouts import Filters, build_project
 
     with tempfile.TemporaryDirectory() as out:
-        report = build_project(HERE.parent, out, Filters(brands=[BRAND]), workers=1)
+        report = build_project(
+            HERE.parent, out, Filters(brands=[BRAND], languages=["en"]), workers=1
+        )
         for result in report.results:
             if not result.ok:
                 sys.exit(f"{result.label}: {result.error}")

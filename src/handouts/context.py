@@ -14,6 +14,7 @@ from markupsafe import Markup
 from . import __version__, markup
 from .assets import font_families
 from .errors import RenderError
+from .i18n import format_date, language_name
 from .models import Reference
 from .plan import Job
 from .qr import QRTooDense, make_qr
@@ -41,8 +42,8 @@ def source_epoch(job: Job) -> int:
         return 0
 
 
-def _date(value: Any) -> str:
-    return f"{value:%B} {value.day}, {value.year}"
+def _date(value: dt.date, lang: str) -> str:
+    return format_date(value, lang)
 
 
 def _reference_view(ref: Reference, job: Job, key: tuple) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def _reference_view(ref: Reference, job: Job, key: tuple) -> dict[str, Any]:
         for x in (
             ref.authors,
             ref.journal or ref.publisher,
-            ref.year or (_date(ref.date) if ref.date else None),
+            ref.year or (_date(ref.date, job.handout.language) if ref.date else None),
             ref.volume,
         )
         if x
@@ -98,7 +99,7 @@ def build_context(
     if h.review:
         review = {
             "version": h.review.version,
-            "reviewed_on": _date(h.review.reviewed_on),
+            "reviewed_on": _date(h.review.reviewed_on, h.language),
             "reviewed_by": h.review.reviewed_by,
         }
     epoch = source_epoch(job)
@@ -110,7 +111,18 @@ def build_context(
             "title": h.title,
             "subtitle": h.subtitle,
             "subject": h.subtitle or h.title,
-            "keywords": [*h.keywords, h.title, "patient education", b.name],
+            "keywords": [*h.keywords, h.title],
+            "translation": {
+                "source_language": language_name(h.translation.source_language, h.language),
+                "translated_by": h.translation.translated_by,
+                "translated_on": _date(h.translation.translated_on, h.language),
+                "reviewed_on": _date(h.translation.reviewed_on, h.language)
+                if h.translation.reviewed_on
+                else None,
+                "reviewed_by": h.translation.reviewed_by or "",
+            }
+            if h.translation
+            else None,
             "tool_version": __version__,
             "date": date,
         },
@@ -119,6 +131,9 @@ def build_context(
             "tagline": b.tagline,
             "logo_url": asset_url(job.brand.logo) if job.brand.logo else None,
             "booking_qr": booking_qr,
+            "language_assistance": [
+                {"lang": code, "text": text} for code, text in b.language_assistance.items()
+            ],
             "contact": {
                 "any": any((contact.phone, contact.website, contact.email, contact.address)),
                 "phone": contact.phone,

@@ -111,6 +111,17 @@ class Review(_Model):
     next_review: dt.date | None = Field(None, description="When the text is due for review.")
 
 
+class Translation(_Model):
+    """Where a translated handout comes from; printed small in the footer. Leave the review
+    lines out until a qualified translator has checked the text: the footer then says so."""
+
+    source_language: Lang = Field(description="The language it was translated from, e.g. en.")
+    translated_by: Text = Field(description="Who translated it (a person or a service).")
+    translated_on: dt.date = Field(description="When it was translated (YYYY-MM-DD).")
+    reviewed_by: Text | None = Field(None, description="The qualified reviewer, once reviewed.")
+    reviewed_on: dt.date | None = Field(None, description="When the reviewer checked it.")
+
+
 class Notice(_Model):
     """A call-out box shown before the questions."""
 
@@ -173,12 +184,18 @@ class Handout(_Model):
     subtitle: Text | None = Field(None, description="A line under the title.")
     keywords: list[Text] = Field([], description="Words for the PDF's keywords field.")
     review: Review | None = Field(None, description="Medical review record.")
+    translation: Translation | None = Field(None, description="For translated handouts.")
     notices: list[Notice] = Field([], description="Call-out boxes before the questions.")
     questions: Annotated[list[Question], Field(min_length=1)] = Field(
         description="The questions and answers, in order."
     )
     references: list[Reference] = Field([], description="Cited articles and pages.")
     closing: Closing | None = Field(None, description="The closing call to action.")
+    max_pages: Annotated[int, Strict(), Field(ge=1, le=24)] | None = Field(
+        None,
+        description="Allow this handout more (or fewer) pages than a layout's default, e.g. a "
+        "translation that runs longer; folded layouts keep their fixed page count.",
+    )
 
 
 # ---------------------------------------------------------------- brand
@@ -226,6 +243,11 @@ class Brand(_Model):
     max_pages: Annotated[int, Strict(), Field(ge=1, le=24)] | None = Field(
         None, description="Fewer pages than a layout allows (e.g. 1 for one-page leaflets)."
     )
+    language_assistance: dict[Lang, Text] = Field(
+        {},
+        description="Language-assistance taglines (ACA Section 1557), one per language, "
+        "printed in a small box at the end of every handout.",
+    )
     print_ready: Annotated[bool, Strict()] = Field(
         False, description="Also build print-shop PDFs with 3 mm bleed and crop marks."
     )
@@ -261,7 +283,9 @@ class LayoutSpec(_Model):
     )
     step_pt: Annotated[float, Field(gt=0, le=4)] = Field(0.25, description="Fitting step.")
     panels_per_page: Annotated[int, Field(ge=1, le=6)] | None = Field(
-        None, description="Panels per page (folded layouts), for overflow messages."
+        None,
+        description="Panels per page (folded layouts, whose page count is fixed by the fold), "
+        "for overflow messages.",
     )
     qr_min_mm: Annotated[float, Field(ge=10, le=80)] = Field(22, description="Smallest QR code.")
     qr_max_mm: Annotated[float, Field(ge=10, le=80)] = Field(34, description="Largest QR code.")

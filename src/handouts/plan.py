@@ -147,11 +147,13 @@ def _check_filter(values: Iterable[str], known: set[str], option: str) -> list[P
     return problems
 
 
-def _max_pages(spec: LayoutSpec, brand_max: int | None) -> int | None:
-    """A brand may lower a layout's page limit, never raise it (nor limit one that grows)."""
+def _max_pages(spec: LayoutSpec, handout_max: int | None, brand_max: int | None) -> int | None:
+    """The layout's page limit, changed by the handout (a longer translation may need more),
+    then lowered by the brand; a layout that grows has none, a folded one keeps its own."""
     if spec.max_pages is None:
         return None
-    return min(spec.max_pages, brand_max) if brand_max else spec.max_pages
+    limit = spec.max_pages if spec.panels_per_page else handout_max or spec.max_pages
+    return min(limit, brand_max) if brand_max else limit
 
 
 def make_plan(project: Project, filters: Filters = Filters(), fmt: str = "pdf") -> list[Job]:
@@ -184,7 +186,7 @@ def make_plan(project: Project, filters: Filters = Filters(), fmt: str = "pdf") 
                     if filters.layouts and layout not in filters.layouts:
                         continue
                     spec = project.specs[layout]
-                    max_pages = _max_pages(spec, b.max_pages)
+                    max_pages = _max_pages(spec, versions[lang].handout.max_pages, b.max_pages)
                     for print_ready in (
                         (False, True) if b.print_ready or filters.print_ready else (False,)
                     ):

@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .context import build_context, source_epoch
 from .errors import Problem, RenderError
+from .i18n import css_counters, translations
 from .plan import Job
 
 PAGE_CAP = 24
@@ -57,18 +58,22 @@ class _ConfinedLoader(jinja2.FileSystemLoader):
 
 
 @cache
-def template_env(template_dirs: tuple[Path, ...]) -> ImmutableSandboxedEnvironment:
-    """The one Jinja environment: sandboxed, autoescape always on, StrictUndefined, and a
-    loader that looks in the project's templates/ before the built-in ones."""
-    loader = _ConfinedLoader([str(d) for d in template_dirs])
-    return ImmutableSandboxedEnvironment(
-        loader=loader,
+def template_env(
+    template_dirs: tuple[Path, ...], lang: str = "en"
+) -> ImmutableSandboxedEnvironment:
+    """The Jinja environment (one per language): sandboxed, autoescape always on,
+    StrictUndefined, gettext from the language's catalog, and a loader that looks in the
+    project's templates/ before the built-in ones."""
+    env = ImmutableSandboxedEnvironment(
+        loader=_ConfinedLoader([str(d) for d in template_dirs]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=False,
-        lstrip_blocks=False,
+        extensions=["jinja2.ext.i18n"],
         auto_reload=False,
     )
+    env.install_gettext_translations(translations(template_dirs, lang), newstyle=True)
+    env.filters["css_counters"] = css_counters
+    return env
 
 
 def find_template_file(template_dirs: tuple[Path, ...], name: str) -> Path | None:
@@ -90,7 +95,7 @@ def render_html(
     stylesheets: list[str],
     body_pt: float | None = None,
 ) -> str:
-    env = template_env(job.template_dirs)
+    env = template_env(job.template_dirs, job.handout.language)
     name = f"{job.layout}/page.html"
     context = build_context(job, asset_url, body_pt)
     try:
