@@ -23,6 +23,7 @@ from typing import Any
 
 from . import manifest
 from .errors import HandoutsError, Problem
+from .gallery import thumbnail_name, thumbnail_png, write_gallery
 from .plan import Filters, Job, make_plan
 from .project import load_project
 
@@ -51,6 +52,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     error: str = ""
     data: bytes | None = field(default=None, repr=False)  # the file, until the parent writes it
+    thumbnail: bytes | None = field(default=None, repr=False)  # page 1 as PNG, for the gallery
 
     @property
     def ok(self) -> bool:
@@ -185,7 +187,8 @@ def run_job(
         result.status = "built"
         result.pages, result.bytes, result.warnings = pages, len(data), warnings
         result.sha256 = hashlib.sha256(data).hexdigest()
-        result.data = data if job.fmt == "pdf" else None
+        if job.fmt == "pdf":
+            result.data, result.thumbnail = data, thumbnail_png(data)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -204,6 +207,7 @@ def prune(out_dir: Path, names: Sequence[str]) -> None:
     records = manifest.load(out_dir)
     for name in names:
         (out_dir / name).unlink(missing_ok=True)
+        (out_dir / thumbnail_name(name)).unlink(missing_ok=True)
         records.pop(name, None)
     manifest.save(out_dir, records)
 
@@ -272,8 +276,10 @@ def build(
         job, result.reason = by_label[result.label]
         if result.status == "built" and result.data is not None:
             write_atomic(out_dir / result.output, result.data)
+            if result.thumbnail:
+                write_atomic(out_dir / thumbnail_name(result.output), result.thumbnail)
             records[result.output] = manifest.record(job, result, built_at)
-            result.data = None
+            result.data = result.thumbnail = None
         results.append(result)
         if on_result:
             on_result(result)
@@ -287,6 +293,7 @@ def build(
     finally:
         if pdf:
             manifest.save(out_dir, records)
+            write_gallery(out_dir, records, jobs[0].template_dirs)
         shutil.rmtree(tmpdir, ignore_errors=True)
     order = {job.label: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.label, 0))

@@ -215,6 +215,83 @@ def build(
     sys.exit(0 if report.ok(strict) else EXIT_FAILED)
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Start a new project in DIRECTORY: a sample handout and brand, ready to build."""
+    from .errors import HandoutsError
+    from .scaffold import init_project
+
+    try:
+        created = init_project(directory)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(f"\nNext: handouts build -C {directory}   (then open {directory}/output/index.html)")
+
+
+@cli.group()
+def new() -> None:
+    """Add a starter handout or brand to a project."""
+
+
+_PROJECT_OPTION = click.option(
+    "-C",
+    "--project-dir",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The project folder (holds content/).",
+)
+
+
+@new.command("handout")
+@click.argument("handout_id", metavar="ID")
+@click.option("--title", help="The handout's title. Default: made from the ID.")
+@_PROJECT_OPTION
+def new_handout(handout_id: str, title: str | None, project_dir: Path) -> None:
+    """Add content/handouts/ID.yaml, a commented starter handout."""
+    from .scaffold import new_handout as make
+
+    _scaffold(lambda: make(project_dir, handout_id, title))
+
+
+@new.command("brand")
+@click.argument("brand_id", metavar="ID")
+@click.option("--name", help="The clinic's name. Default: made from the ID.")
+@_PROJECT_OPTION
+def new_brand(brand_id: str, name: str | None, project_dir: Path) -> None:
+    """Add content/brands/ID/ with a commented brand.yaml and a placeholder logo."""
+    from .scaffold import new_brand as make
+
+    _scaffold(lambda: make(project_dir, brand_id, name))
+
+
+def _scaffold(make: Any) -> None:
+    from .errors import HandoutsError
+
+    try:
+        path = make()
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    click.echo(f"created {path}")
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["handout", "brand"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a handout or brand file, for editors and validators."""
+    import json
+
+    from .scaffold import schema as make_schema
+
+    click.echo(json.dumps(make_schema(kind), indent=2, ensure_ascii=False))
+
+
 def _executor(kind: str, scheduler: str | None) -> Any:
     if kind != "dask":
         return None
@@ -277,7 +354,7 @@ class _Progress:
             self._print(f"skipped {result.output}  (up to date)")
         else:
             self._print(
-                f"built   {result.output}  ({result.pages} pages, "
+                f"built   {result.output}  ({result.pages} page{'s' if result.pages != 1 else ''}, "
                 f"{result.bytes / 1024:.0f} KB, {result.seconds:.2f} s; {result.reason})"
             )
 

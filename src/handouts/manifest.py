@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HandoutsError, Problem
+from .gallery import thumbnail_name
 from .plan import Job
 
 NAME = "manifest.json"
@@ -90,8 +91,16 @@ def why_rebuild(job: Job, record: dict[str, Any] | None, out_dir: Path) -> str |
 def record(job: Job, result: Any, built_at: str) -> dict[str, Any]:
     """The manifest record of a built document (``result`` is a build.Result)."""
     review = job.handout.handout.review
+    h = job.handout
     return {
         "label": job.label,
+        "brand": job.brand.id,
+        "brand_name": job.brand.brand.name,
+        "handout": h.id,
+        "title": h.handout.title,
+        "language": h.language,
+        "layout": job.layout,
+        "print_ready": job.print_ready,
         "key": job.key,
         "inputs": dict(sorted(job.inputs.items())),
         "sha256": result.sha256,
@@ -101,5 +110,6 @@ def record(job: Job, result: Any, built_at: str) -> dict[str, Any]:
         "review_version": review.version if review else None,
         "reviewed_on": review.reviewed_on.isoformat() if review else None,
         "sources": list(job.sources),
+        "thumbnail": thumbnail_name(str(job.output)),
         "built_at": built_at,
     }

@@ -1,0 +1,217 @@
+"""Brand accessibility: contrast of every brand colour that text is set in or on (WCAG 2.2,
+1.4.3), with the nearest passing shade, and the smallest body size each layout may print at."""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..context import _mix  # the theme's derived colours, exactly as the templates get them
+from ..errors import Problem
+from ..project import LoadedBrand, Project
+from ..yamlio import load_yaml
+from .report import Finding
+
+WHITE = "#FFFFFF"
+BODY = "#1A1A1A"  # base.css: html { color }
+GREY = "#555555"  # the lightest grey set as text on a tint (.ref-missing)
+NORMAL_TEXT = 4.5  # WCAG 1.4.3 (AA)
+LARGE_TEXT = 3.0  # ...for text of 18 pt (24 px), or 14 pt (18.66 px) bold, and larger
+
+
+def required_ratio(size_pt: float, bold: bool) -> float:
+    """The WCAG minimum for text of this size: large text needs 3:1, the rest 4.5:1."""
+    return LARGE_TEXT if size_pt >= (14 if bold else 18) else NORMAL_TEXT
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#RRGGBB``."""
+    channels = []
+    for i in (1, 3, 5):
+        c = int(colour[i : i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours, from 1 to 21."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def theme(primary: str, accent: str) -> dict[str, str]:
+    """The colours the templates use, derived as context.build_context derives them."""
+    return {
+        "primary": primary,
+        "primary_dark": _mix(primary, "#000000", 0.25),
+        "primary_tint": _mix(primary, WHITE, 0.92),
+        "accent": accent,
+        "accent_tint": _mix(accent, WHITE, 0.85),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Text of one colour on a background of another, where the templates put it."""
+
+    what: str
+    colour: str  # the brand colour it depends on: "primary" or "accent"
+    colours: Callable[[dict[str, str]], tuple[str, str]]  # theme → (text, background)
+    needs: float
+    layouts: tuple[str, ...] = ()  # the layouts that print it; () = every layout
+
+
+# Sizes are the built-in CSS's at the smallest body sizes (11 pt leaflet, 9 pt tri-fold).
+# Question headings are 1.2-1.22 rem bold, 10.8-13.4 pt: not large text, so the primary colour
+# must reach 4.5:1 on white even though the title (2.45 rem, about 27 pt) would need only 3:1.
+PAIRS: tuple[Pair, ...] = (
+    Pair(
+        "the title on white",
+        "primary",
+        lambda t: (t["primary"], WHITE),
+        required_ratio(27, True),
+    ),
+    Pair(
+        "question headings on white",
+        "primary",
+        lambda t: (t["primary"], WHITE),
+        required_ratio(10.8, True),
+    ),
+    Pair(
+        "white text on the closing block",
+        "primary",
+        lambda t: (WHITE, t["primary"]),
+        required_ratio(10.5, False),  # contact lines: 0.96 rem
+        ("leaflet", "trifold"),
+    ),
+    Pair(
+        "the clinic's name (primary_dark) on white",
+        "primary",
+        lambda t: (t["primary_dark"], WHITE),
+        required_ratio(8, True),  # also in the 8 pt running footer
+    ),
+    Pair(
+        "body text on the sources box (primary_tint)",
+        "primary",
+        lambda t: (BODY, t["primary_tint"]),
+        required_ratio(8.5, False),  # 0.77 rem
+        ("leaflet", "trifold"),
+    ),
+    Pair(
+        "grey notes on the sources box (primary_tint)",
+        "primary",
+        lambda t: (GREY, t["primary_tint"]),
+        required_ratio(7.7, False),
+        ("leaflet", "trifold"),
+    ),
+    Pair(
+        "notice text on the accent_tint",
+        "accent",
+        lambda t: (BODY, t["accent_tint"]),
+        required_ratio(12, False),
+        ("leaflet", "trifold"),
+    ),
+    Pair(
+        "grey notes under the notice on the accent_tint",
+        "accent",
+        lambda t: (GREY, t["accent_tint"]),
+        required_ratio(7.9, False),
+        ("leaflet",),
+    ),
+)
+
+
+def _failures(pairs: list[Pair], primary: str, accent: str) -> list[tuple[Pair, float]]:
+    t = theme(primary, accent)
+    return [(p, r) for p in pairs if (r := contrast(*p.colours(t))) < p.needs]
+
+
+def _hex(r: float, g: float, b: float) -> str:
+    return "#" + "".join(f"{round(c * 255):02X}" for c in (r, g, b))
+
+
+def nearest_passing(colour: str, role: str, pairs: list[Pair], other: str) -> str | None:
+    """The nearest shade of ``colour`` (same hue and saturation in HLS) for which every pair
+    passes: darker for the primary colour (text on white, white on it), lighter for the
+    accent (dark text on its tint). None when no shade does."""
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    h, lightness, s = colorsys.rgb_to_hls(r, g, b)
+    step = -0.005 if role == "primary" else 0.005
+    while 0 <= lightness + step <= 1:
+        lightness += step
+        candidate = _hex(*colorsys.hls_to_rgb(h, lightness, s))
+        primary, accent = (candidate, other) if role == "primary" else (other, candidate)
+        if not _failures(pairs, primary, accent):
+            return candidate
+    return None
+
+
+def check_brand(brand: LoadedBrand) -> list[Finding]:
+    """One error per brand colour that some text cannot be read in or on."""
+    colors = brand.brand.colors
+    layouts = set(brand.brand.layouts)
+    pairs = [p for p in PAIRS if not p.layouts or layouts & set(p.layouts)]
+    findings = []
+    for role, colour, other in (
+        ("primary", colors.primary, colors.accent),
+        ("accent", colors.accent, colors.primary),
+    ):
+        own = [p for p in pairs if p.colour == role]
+        failed = _failures(own, colors.primary, colors.accent)
+        if not failed:
+            continue
+        listed = "; ".join(f"{p.what} {ratio:.1f}:1 (needs {p.needs:g}:1)" for p, ratio in failed)
+        direction = "light" if role == "primary" else "dark"
+        suggestion = nearest_passing(colour, role, own, other)
+        hint = (
+            f'use "{suggestion}", the nearest {"darker" if role == "primary" else "lighter"} '
+            "shade of the same hue that passes"
+            if suggestion
+            else "choose a colour with more contrast"
+        )
+        problem = brand.problem(
+            ("colors", role),
+            f"the {role} colour {colour} is too {direction} for text: {listed}",
+            hint,
+        )
+        findings.append(Finding("error", "contrast.text", problem, brands=(brand.id,)))
+    return findings
+
+
+# ---------------------------------------------------------------- body size
+
+# The smallest body size each layout may print at, in points. leaflet: the floor the README
+# promises (the type steps down from 11.5 pt to no less than 11 pt); large-print: the American
+# Council of the Blind's large-print guidelines (18 pt body or more); trifold: the smallest
+# size this project sets body text in at all (the six narrow panels, README "Layouts").
+BODY_FLOOR_PT = {"leaflet": 11.0, "large-print": 18.0, "trifold": 9.0}
+DEFAULT_FLOOR_PT = 11.0  # any other layout is held to the leaflet's floor
+
+
+def check_layouts(project: Project) -> list[Finding]:
+    """An error for each layout whose body type may shrink below its floor."""
+    findings = []
+    for name, spec in project.specs.items():
+        floor = BODY_FLOOR_PT.get(name, DEFAULT_FLOOR_PT)
+        smallest = min(spec.body_pt, spec.min_body_pt or spec.body_pt)
+        if smallest >= floor:
+            continue
+        field = "min_body_pt" if spec.min_body_pt is not None else "body_pt"
+        message = f"body text may be set at {smallest:g} pt, below this layout's floor of {floor:g} pt"
+        hint = f"set {field}: {floor:g} (or more)"
+        path = next(
+            (d / name / "layout.yaml" for d in project.template_dirs if (d / name / "layout.yaml").is_file()),
+            None,
+        )
+        if path is None:
+            problem = Problem(f"templates/{name}/layout.yaml", message, hint=hint)
+        else:
+            try:
+                shown = str(path.relative_to(project.root))
+            except ValueError:
+                shown = str(path)
+            problem = load_yaml(path, shown).problem((field,), message, hint)
+        findings.append(Finding("error", "contrast.body-size", problem, layouts=(name,)))
+    return findings
