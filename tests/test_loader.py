@@ -153,7 +153,8 @@ def test_yaml_syntax_error(make_project, text, expected):
 @pytest.mark.parametrize("text", ["", "# only\n# comments\n"], ids=["empty", "comments-only"])
 def test_empty_file(make_project, text):
     assert problems(make_project({H: text})) == [
-        f"{H}:1:1: the file is empty (see docs/content-format.md for what goes in it)"
+        f"{H}:1:1: the file is empty (fill it in, or delete it; `handouts new handout ID` "
+        "writes a starter file)"
     ]
 
 

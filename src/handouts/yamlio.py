@@ -259,7 +259,7 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
                 1,
                 1,
                 "",
-                "see docs/content-format.md for what goes in it",
+                "fill it in, or delete it; `handouts new handout ID` writes a starter file",
             )
         )
     if not isinstance(node, yaml.MappingNode):
