@@ -85,3 +85,26 @@ def test_installed_wheel_builds_a_project_from_another_folder(wheel: Path, tmp_p
     pdf = project / "output" / "harbour" / "exosome-therapy.en.leaflet.pdf"
     assert "https://harbour.example/appointments" in decode_qr_codes(pdf.read_bytes())
     assert not list(elsewhere.iterdir())
+
+
+def test_init_and_build_from_the_wheel(wheel: Path, tmp_path: Path) -> None:
+    """handouts init /tmp/x && handouts build -C /tmp/x, from the unpacked wheel."""
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    target = tmp_path / "x"
+    for args in (["init", str(target)], ["build", "-C", str(target), "-j", "1", "-q"]):
+        code = (
+            "import handouts, sys; assert handouts.__file__.startswith(sys.argv[1]); "
+            "from handouts.cli import main; main(sys.argv[2:])"
+        )
+        ran = subprocess.run(
+            [sys.executable, "-c", code, str(site), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert ran.returncode == 0, ran.stderr
+    assert len(list((target / "output").rglob("*.pdf"))) == 3
+    assert (target / "output/index.html").is_file()
