@@ -165,9 +165,9 @@ def test_one_failure_does_not_stop_the_others(make_project) -> None:
     assert ran.code == 1
     assert "FAILED  test/sample.en.leaflet.pdf" in ran.stderr
     assert (
-        "error: content/brands/test/brand.yaml:10:16 contact.booking_url: the address is too long "
-        "for a QR code"
-    ) in ran.stderr
+        "error: content/brands/test/brand.yaml:10:16 contact.booking_url: the booking address: "
+        "the address is too long for a QR code (3026 characters)"
+    ) in ran.stderr  # found by the checks before rendering; the other brands still build
     assert "2 built, 0 skipped, 1 failed" in ran.stderr
     assert (root / "output/b00/sample.en.leaflet.pdf").is_file()
     assert (root / "output/b01/sample.en.leaflet.pdf").is_file()
@@ -283,3 +283,29 @@ def test_dask_local_cluster_gives_identical_pdfs(make_project, tmp_path: Path) -
         assert (tmp_path / "dask" / result.output).read_bytes() == (
             tmp_path / "local" / result.output
         ).read_bytes()
+
+
+def test_check_errors_block_only_their_documents_and_grades_reach_the_manifest(
+    make_project,
+) -> None:
+    root = make_project(
+        {
+            **_brands(1),
+            "content/brands/pale/brand.yaml": BRAND.replace("#0B5E6B", "#9FD3E6"),
+            "content/brands/pale/logo.svg": LOGO_SVG,
+        }
+    )
+    ran = run_cli("build", "-C", str(root), "-j", "1")
+    assert ran.code == 1
+    assert "FAILED  pale/sample.en.leaflet.pdf" in ran.stderr
+    assert "content/brands/pale/brand.yaml" in ran.stderr
+    assert "the primary colour #9FD3E6 is too light for text" in ran.stderr
+    assert "the nearest darker shade of the same hue that passes" in ran.stderr
+    assert not (root / "output/pale").exists()
+    assert "reading grade " in ran.stdout
+    records = json.loads((root / "output/manifest.json").read_text())["documents"]
+    assert sorted(records) == ["b00/sample.en.leaflet.pdf", "test/sample.en.leaflet.pdf"]
+    reading = records["b00/sample.en.leaflet.pdf"]["readability"]
+    assert reading["scale"] == "grade"
+    assert 0 < reading["grade"] < 20
+    assert records["b00/sample.en.leaflet.pdf"]["reading_grade"] == reading["grade"]

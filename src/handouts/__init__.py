@@ -21,6 +21,8 @@ _EXPORTS = {
     "build_project": "build",
     "Report": "build",
     "Result": "build",
+    "run_checks": "checks",
+    "CheckReport": "checks",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import manifest
+from .checks import CheckReport, readability_summary, run_checks
 from .errors import HandoutsError, Problem
 from .gallery import thumbnail_name, thumbnail_png, write_gallery
 from .plan import Filters, Job, make_plan
@@ -212,23 +213,30 @@ def prune(out_dir: Path, names: Sequence[str]) -> None:
     manifest.save(out_dir, records)
 
 
-def dry_run(jobs: Sequence[Job], out_dir: Path, *, force: bool = False) -> list[Result]:
+def _decide(
+    job: Job, records: dict[str, Any], out_dir: Path, force: bool, checks: CheckReport | None
+) -> Result:
+    """What happens to a job before any rendering: "failed" (the checks found errors),
+    "skipped" (up to date) or "planned", each with its reason."""
+    blocked = checks.blocked(job) if checks else []
+    if blocked:
+        error = "\n".join(str(f.problem) for f in blocked)
+        return Result(
+            job.label, str(job.output), "failed", reason="the checks found errors", error=error
+        )
+    if job.fmt != "pdf":
+        return Result(job.label, str(job.output), "planned", reason="html")
+    reason = "forced" if force else manifest.why_rebuild(job, records.get(str(job.output)), out_dir)
+    status = "planned" if reason else "skipped"
+    return Result(job.label, str(job.output), status, reason=reason or "up to date")
+
+
+def dry_run(
+    jobs: Sequence[Job], out_dir: Path, *, force: bool = False, checks: CheckReport | None = None
+) -> list[Result]:
     """What a build would do, and why, without rendering anything."""
     records = manifest.load(out_dir) if jobs and jobs[0].fmt == "pdf" else {}
-    results = []
-    for job in jobs:
-        reason = (
-            "forced" if force else manifest.why_rebuild(job, records.get(str(job.output)), out_dir)
-        )
-        results.append(
-            Result(
-                job.label,
-                str(job.output),
-                "planned" if reason else "skipped",
-                reason=reason or "up to date",
-            )
-        )
-    return results
+    return [_decide(job, records, out_dir, force, checks) for job in jobs]
 
 
 def build(
@@ -240,11 +248,13 @@ def build(
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     page_cap: int = DEFAULT_PAGE_CAP,
+    checks: CheckReport | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[Result], None] | None = None,
 ) -> Report:
-    """Build ``jobs`` into ``out_dir``. Up-to-date PDFs are skipped; one failing job never
-    stops the others; Ctrl-C stops cleanly with the manifest matching the files on disk."""
+    """Build ``jobs`` into ``out_dir``. Up-to-date PDFs are skipped; a job that ``checks``
+    found errors for fails without rendering; one failing job never stops the others; Ctrl-C
+    stops cleanly with the manifest matching the files on disk."""
     start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -253,22 +263,16 @@ def build(
     results: list[Result] = []
     todo: list[tuple[Job, str]] = []
     for job in jobs:
-        reason = (
-            "forced"
-            if force
-            else manifest.why_rebuild(job, records.get(str(job.output)), out_dir)
-            if pdf
-            else "html"
-        )
-        if reason:
-            todo.append((job, reason))
+        decided = _decide(job, records, out_dir, force, checks)
+        if decided.status == "planned":
+            todo.append((job, decided.reason))
         else:
-            results.append(Result(job.label, str(job.output), "skipped", reason="up to date"))
+            results.append(decided)
     if on_start:
         on_start(len(jobs), len(todo))
-    for skipped in results:
+    for done in results:  # skipped as up to date, or stopped by the checks
         if on_result:
-            on_result(skipped)
+            on_result(done)
     by_label = {job.label: (job, reason) for job, reason in todo}
     built_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -278,7 +282,7 @@ def build(
             write_atomic(out_dir / result.output, result.data)
             if result.thumbnail:
                 write_atomic(out_dir / thumbnail_name(result.output), result.thumbnail)
-            records[result.output] = manifest.record(job, result, built_at)
+            records[result.output] = manifest.record(job, result, built_at, _reading(checks, job))
             result.data = result.thumbnail = None
         results.append(result)
         if on_result:
@@ -300,16 +304,26 @@ def build(
     return Report(results, time.perf_counter() - start, interrupted)
 
 
+def _reading(checks: CheckReport | None, job: Job) -> dict[str, Any]:
+    if checks is None:
+        return {}
+    return readability_summary(checks, job.handout.id, job.handout.language)
+
+
 def build_project(
     root: Path | str,
     out_dir: Path | str | None = None,
     filters: Filters | None = None,
+    *,
+    strict: bool = False,
     **options: Any,
 ) -> Report:
-    """Load the project at ``root``, plan it and build it: the whole recipe in one call."""
+    """The whole recipe in one call: load, check, plan, build."""
     project = load_project(root)
+    checks = run_checks(project, strict=strict)
     jobs = make_plan(project, filters or Filters())
-    return build(jobs, Path(out_dir) if out_dir else project.root / "output", **options)
+    out = Path(out_dir) if out_dir else project.root / "output"
+    return build(jobs, out, checks=checks, **options)
 
 
 def _run(

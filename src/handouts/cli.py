@@ -152,6 +152,7 @@ def build(
     document was built or skipped, 1 when any failed.
     """
     from . import build as builder
+    from .checks import run_checks
     from .errors import HandoutsError
     from .plan import Filters, make_plan
     from .project import load_project
@@ -160,6 +161,7 @@ def build(
         raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
     try:
         project = load_project(project_dir)
+        checks = run_checks(project, strict=strict)
         filters = Filters(brands, handouts, layouts, languages, print_ready)
         jobs = make_plan(project, filters, fmt)
         out = (out_dir if out_dir is not None else project.root / "output").resolve()
@@ -173,7 +175,7 @@ def build(
         sys.exit(EXIT_FAILED)
 
     if dry_run:
-        for result in builder.dry_run(jobs, out, force=force):
+        for result in builder.dry_run(jobs, out, force=force, checks=checks):
             click.echo(f"{result.status:8} {result.output}  ({result.reason})")
         for name in stale:
             click.echo(f"{'prune' if prune else 'stale':8} {name}  (no longer in the plan)")
@@ -198,6 +200,7 @@ def build(
             force=force,
             timeout=timeout,
             page_cap=page_cap,
+            checks=checks,
             on_start=progress.start,
             on_result=progress.result,
         )
@@ -209,10 +212,56 @@ def build(
         if pool is not None:
             pool.shutdown()
     progress.stop()
+    _checks_summary(checks, {(j.handout.id, j.handout.language) for j in jobs}, quiet, strict)
     _summary(report, out, quiet, strict)
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    sys.exit(0 if report.ok(strict) else EXIT_FAILED)
+    ok = report.ok(strict) and not (strict and checks.warnings)
+    sys.exit(0 if ok else EXIT_FAILED)
+
+
+@cli.command()
+@click.option(
+    "-C",
+    "--project-dir",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The project folder (holds content/).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A table to read, or JSON for other programs (shape: docs/checks.md).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Count warnings as failures; an overdue review is an error."
+)
+def check(project_dir: Path, fmt: str, strict: bool) -> None:
+    """Check reading level, brand contrast, fonts, links and review dates before printing.
+
+    Exit code 0 when clean, 1 when there are errors (or warnings, with --strict).
+    """
+    import json
+
+    from .checks import format_text, run_checks, to_json
+    from .errors import HandoutsError
+    from .project import load_project
+
+    try:
+        report = run_checks(load_project(project_dir), strict=strict)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(report), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_text(report), nl=False)
+    sys.exit(report.exit_code(strict))
 
 
 @cli.command()
@@ -368,6 +417,33 @@ class _Progress:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+def _checks_summary(checks: Any, handouts: set[tuple[str, str]], quiet: bool, strict: bool) -> None:
+    """The reading level of what was built, and how many check warnings there are."""
+    from .checks import readability_summary
+
+    if quiet and not (strict and checks.warnings):
+        return
+    for handout_id, language in sorted(handouts):
+        figures = readability_summary(checks, handout_id, language)
+        if figures.get("scale") == "grade":
+            click.echo(
+                f"reading grade {figures['grade']:.1f} (target {figures['target_grade']})"
+                f": {handout_id} ({language})"
+            )
+        elif figures:
+            click.echo(
+                f"reading ease {figures['fernandez_huerta']:.1f} "
+                f"(Fernández-Huerta, higher is easier): {handout_id} ({language})"
+            )
+    if checks.warnings:
+        counted = " (--strict counts them as failures)" if strict else ""
+        click.secho(
+            f"{len(checks.warnings)} check warning(s){counted}; `handouts check` lists them",
+            fg="red" if strict else "yellow",
+            err=True,
+        )
 
 
 def _summary(report: Any, out: Path, quiet: bool, strict: bool) -> None:

@@ -88,7 +88,9 @@ def why_rebuild(job: Job, record: dict[str, Any] | None, out_dir: Path) -> str |
     return None
 
 
-def record(job: Job, result: Any, built_at: str) -> dict[str, Any]:
+def record(
+    job: Job, result: Any, built_at: str, readability: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The manifest record of a built document (``result`` is a build.Result)."""
     review = job.handout.handout.review
     h = job.handout
@@ -109,6 +111,8 @@ def record(job: Job, result: Any, built_at: str) -> dict[str, Any]:
         "body_pt": result.body_pt,
         "review_version": review.version if review else None,
         "reviewed_on": review.reviewed_on.isoformat() if review else None,
+        "readability": readability or {},
+        "reading_grade": (readability or {}).get("grade"),
         "sources": list(job.sources),
         "thumbnail": thumbnail_name(str(job.output)),
         "built_at": built_at,

@@ -16,6 +16,7 @@ from .report import Finding
 WHITE = "#FFFFFF"
 BODY = "#1A1A1A"  # base.css: html { color }
 GREY = "#555555"  # the lightest grey set as text on a tint (.ref-missing)
+BUILT_IN_LAYOUTS = {"leaflet", "large-print", "trifold"}
 NORMAL_TEXT = 4.5  # WCAG 1.4.3 (AA)
 LARGE_TEXT = 3.0  # ...for text of 18 pt (24 px), or 14 pt (18.66 px) bold, and larger
 
@@ -152,7 +153,9 @@ def check_brand(brand: LoadedBrand) -> list[Finding]:
     """One error per brand colour that some text cannot be read in or on."""
     colors = brand.brand.colors
     layouts = set(brand.brand.layouts)
-    pairs = [p for p in PAIRS if not p.layouts or layouts & set(p.layouts)]
+    # A project's own layout may set text anywhere: hold it to every pair.
+    custom = bool(layouts - BUILT_IN_LAYOUTS)
+    pairs = [p for p in PAIRS if custom or not p.layouts or layouts & set(p.layouts)]
     findings = []
     for role, colour, other in (
         ("primary", colors.primary, colors.accent),
@@ -199,19 +202,26 @@ def check_layouts(project: Project) -> list[Finding]:
         if smallest >= floor:
             continue
         field = "min_body_pt" if spec.min_body_pt is not None else "body_pt"
-        message = f"body text may be set at {smallest:g} pt, below this layout's floor of {floor:g} pt"
-        hint = f"set {field}: {floor:g} (or more)"
-        path = next(
-            (d / name / "layout.yaml" for d in project.template_dirs if (d / name / "layout.yaml").is_file()),
-            None,
+        problem = _layout_problem(
+            project,
+            name,
+            field,
+            f"body text may be set at {smallest:g} pt, below this layout's floor of {floor:g} pt",
+            f"set {field}: {floor:g} (or more)",
         )
-        if path is None:
-            problem = Problem(f"templates/{name}/layout.yaml", message, hint=hint)
-        else:
-            try:
-                shown = str(path.relative_to(project.root))
-            except ValueError:
-                shown = str(path)
-            problem = load_yaml(path, shown).problem((field,), message, hint)
-        findings.append(Finding("error", "contrast.body-size", problem, layouts=(name,)))
+        findings.append(Finding("error", "layout.body-size", problem, layouts=(name,)))
     return findings
+
+
+def _layout_problem(project: Project, name: str, field: str, message: str, hint: str) -> Problem:
+    """A Problem at ``field`` of the layout.yaml in use (the project's own, else built-in)."""
+    for folder in project.template_dirs:
+        path = folder / name / "layout.yaml"
+        if path.is_file():
+            shown = (
+                str(path.relative_to(project.root))
+                if path.is_relative_to(project.root)
+                else str(path)
+            )
+            return load_yaml(path, shown).problem((field,), message, hint)
+    return Problem(f"templates/{name}/layout.yaml", message, hint=hint)

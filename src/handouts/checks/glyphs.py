@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..assets import FontFace, font_families
+from ..errors import Problem
 from ..project import LoadedBrand, LoadedHandout, Project
 from ..yamlio import KeyPath
 from .report import Finding
@@ -46,10 +47,17 @@ def describe(ch: str) -> str:
 def handout_texts(h: LoadedHandout) -> list[tuple[KeyPath, str]]:
     """Everything of the handout that gets printed, with its key."""
     doc = h.handout
-    texts: list[tuple[KeyPath, str | None]] = [(("title",), doc.title), (("subtitle",), doc.subtitle)]
+    texts: list[tuple[KeyPath, str | None]] = [
+        (("title",), doc.title),
+        (("subtitle",), doc.subtitle),
+    ]
     if doc.review:
         texts += [(("review", "reviewed_by"), doc.review.reviewed_by)]
         texts += [(("review", "version"), str(doc.review.version))]
+    translation = getattr(doc, "translation", None)  # newer models only
+    if translation:
+        texts += [(("translation", "translated_by"), translation.translated_by)]
+        texts += [(("translation", "reviewed_by"), translation.reviewed_by)]
     texts += [(("notices", i, "text"), plain(n.text)) for i, n in enumerate(doc.notices)]
     for i, q in enumerate(doc.questions):
         texts += [(("questions", i, "question"), q.question)]
@@ -70,41 +78,54 @@ def handout_texts(h: LoadedHandout) -> list[tuple[KeyPath, str]]:
 
 
 def brand_texts(b: LoadedBrand) -> list[tuple[KeyPath, str]]:
+    """Everything of the brand that gets printed, with its key."""
     brand, contact = b.brand, b.brand.contact
-    texts: list[tuple[KeyPath, str | None]] = [(("name",), brand.name), (("tagline",), brand.tagline)]
+    texts: list[tuple[KeyPath, str | None]] = [
+        (("name",), brand.name),
+        (("tagline",), brand.tagline),
+    ]
     for name in ("phone", "email", "website", "booking_url", "address"):
         texts.append((("contact", name), getattr(contact, name)))
+    for code, line in getattr(brand, "language_assistance", {}).items():  # newer models only
+        texts.append((("language_assistance", code), line))
     return [(k, t) for k, t in texts if t]
+
+
+def _faces(family: tuple[FontFace, ...]) -> tuple[FontFace, ...]:
+    """The upright faces: any text may be bold (headings, **strong**), while italics are rare
+    and large print has none, so a glyph missing only from an italic face is not an error."""
+    return tuple(f for f in family if f.style == "normal") or family
 
 
 def _missing(
     texts: Iterable[tuple[KeyPath, str]], faces: tuple[FontFace, ...]
-) -> list[tuple[KeyPath, list[str], dict[str, list[str]]]]:
-    """(key, characters missing from some face, char → faces lacking it) per text."""
-    maps = [(face, cmap(face.path)) for face in faces]
+) -> list[tuple[KeyPath, dict[str, list[str]]]]:
+    """Per text with missing glyphs: its key, and each character with the faces lacking it."""
+    maps = [(_STYLE_NAMES.get((f.weight, f.style), f.path.stem), cmap(f.path)) for f in faces]
     found = []
     for key, text in texts:
-        chars = [ch for ch in dict.fromkeys(text) if _printed(ch)]
-        lacking = {
-            ch: [_STYLE_NAMES.get((f.weight, f.style), f.path.stem) for f, m in maps if ord(ch) not in m]
-            for ch in chars
-        }
-        lacking = {ch: names for ch, names in lacking.items() if names}
+        lacking = {}
+        for ch in dict.fromkeys(text):
+            names = [name for name, m in maps if ord(ch) not in m]
+            if names and _printed(ch):
+                lacking[ch] = names
         if lacking:
-            found.append((key, list(lacking), lacking))
+            found.append((key, lacking))
     return found
 
 
-def _problem(locator: Locator, key: KeyPath, family: str, chars: list[str], lacking, n_faces: int):
+def _problem(
+    locator: Locator, key: KeyPath, family: str, lacking: dict[str, list[str]], n_faces: int
+) -> Problem:
     listed = ", ".join(
-        describe(ch) + ("" if len(lacking[ch]) == n_faces else f" (in {', '.join(lacking[ch])})")
-        for ch in chars
+        describe(ch) + ("" if len(names) == n_faces else f" (missing in {', '.join(names)})")
+        for ch, names in lacking.items()
     )
     return locator.problem(
         key,
         f"the font '{family}' has no glyph for {listed}",
-        "write the text without them, or choose a font that has them (fonts/Family-Style.ttf)",
-        re.compile(re.escape(chars[0])),
+        "write the text without them, or choose a font that has them: fonts/Family-Style.ttf",
+        re.compile(re.escape(next(iter(lacking)))),
     )
 
 
@@ -118,11 +139,11 @@ def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand])
     locator = Locator(h)
     findings = []
     for family, brand_ids in by_font.items():
-        faces = families.get(family, ())
+        faces = _faces(families.get(family, ()))
         if not faces:
             continue  # load_project already reports an unknown font
-        for key, chars, lacking in _missing(texts, faces):
-            problem = _problem(locator, key, family, chars, lacking, len(faces))
+        for key, lacking in _missing(texts, faces):
+            problem = _problem(locator, key, family, lacking, len(faces))
             findings.append(
                 Finding(
                     "error",
@@ -138,7 +159,7 @@ def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand])
 
 def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
     """The brand's own printed text (name, tagline, contact lines) against its font."""
-    faces = font_families(project.font_dirs).get(b.brand.font, ())
+    faces = _faces(font_families(project.font_dirs).get(b.brand.font, ()))
     if not faces:
         return []
     locator = Locator(b)
@@ -146,8 +167,8 @@ def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
         Finding(
             "error",
             "glyphs.missing",
-            _problem(locator, key, b.brand.font, chars, lacking, len(faces)),
+            _problem(locator, key, b.brand.font, lacking, len(faces)),
             brands=(b.id,),
         )
-        for key, chars, lacking in _missing(brand_texts(b), faces)
+        for key, lacking in _missing(brand_texts(b), faces)
     ]

@@ -8,10 +8,13 @@ name in warnings; docs/checks.md gives each formula and its source.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Literal
 
+from ..errors import Problem
 from ..project import LoadedHandout, Project
 from ..yamlio import KeyPath, format_key
 from .report import Finding, HandoutReadability, TextScore
@@ -61,7 +64,7 @@ PLAIN_WORDS: dict[str, str] = {
 
 # Fernández-Huerta ease → level, from the scale published with the corrected formula
 # (legible.es, "Lecturabilidad de Fernández Huerta"; Fernández Huerta 1959, corrected after
-# G. Law, LINGUIST List 22.2332, 2011). The school level is Spain's, given as a rough band.
+# G. Law, LINGUIST List 22.2332, 2011). Its school levels are a rough guide only.
 _FH_BANDS = (
     (90.0, "very easy", "about grade 4"),
     (80.0, "easy", "about grade 5"),
@@ -97,8 +100,10 @@ def _band(score: float, bands: tuple[tuple[float, str], ...]) -> str:
 # ---------------------------------------------------------------- counting and scoring
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Counts:
+    """What the formulas are computed from."""
+
     words: int
     syllables: int
     polysyllables: int
@@ -163,9 +168,10 @@ def score(counts: Counts, language: str, key: str, label: str, line: int | None)
 
 
 def _replace(base: TextScore, **figures: float | str) -> TextScore:
-    values = base.as_dict()
-    values.update({k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()})
-    return TextScore(**values)
+    """``base`` with the scores, rounded to one decimal (as shown and as stored)."""
+    return dataclasses.replace(
+        base, **{k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}
+    )
 
 
 def fh_level(score_value: float) -> str:
@@ -206,33 +212,32 @@ def check(
     target = project.settings.target_grade
     language = h.language
     root = language.split("-")[0]
-    scale = {"en": "grade", "es": "ease"}.get(root)
-    prose = _prose(h)
+    scale: Literal["grade", "ease"] | None = (
+        "grade" if root == "en" else "ease" if root == "es" else None
+    )
     answers = []
     for i, q in enumerate(h.handout.questions):
         key = ("questions", i, "answer")
         mark = h.marks.get(key)
+        line = mark.line if mark else None
         answers.append(
-            score(
-                count([q.answer], language),
-                language,
-                format_key(key),
-                q.question,
-                mark.line if mark else None,
-            )
+            score(count([q.answer], language), language, format_key(key), q.question, line)
         )
+    prose = _prose(h)
     whole = score(count([t for _, t in prose], language), language, "", h.handout.title, None)
     figures = HandoutReadability(
         h.id, language, h.display, scale, target, whole if scale else None, tuple(answers)
-    )  # type: ignore[arg-type]
+    )
     scope = {"handout": h.id, "language": language}
     findings: list[Finding] = []
-    grade_finding = _level_finding(h, figures, target)
-    if grade_finding:
-        findings.append(Finding("warning", grade_finding[0], grade_finding[1], **scope))
+    if level := _level_problem(h, figures):
+        findings.append(Finding("warning", level[0], level[1], **scope))
     for key, text in prose:
-        for sentence, n in count([text], language).sentences:
-            if n > LONG_SENTENCE:
+        for block in blocks(text):
+            for sentence in sentences(block):
+                n = len(words(sentence))
+                if n <= LONG_SENTENCE:
+                    continue
                 problem = locator.problem(
                     key,
                     f"a sentence of {n} words: '{_shorten(sentence, 60)}'",
@@ -248,44 +253,48 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def _level_finding(h: LoadedHandout, r: HandoutReadability, target: int):
-    """("readability.grade" | "readability.ease", Problem) when the handout reads too hard."""
-    w = r.whole
+def _hardest(r: HandoutReadability, too_hard: Callable[[TextScore], bool]) -> str:
+    """The hardest answers (grade highest, or ease lowest) and their longest sentences."""
+    grade = r.scale == "grade"
+
+    def value(a: TextScore) -> float:
+        return (a.grade if grade else a.fernandez_huerta) or 0.0
+
+    shown = sorted((a for a in r.answers if a.words and too_hard(a)), key=value, reverse=grade)
+    return "; ".join(
+        f"{a.key} (line {a.line}) {'grade' if grade else 'ease'} {value(a):.1f}, longest "
+        f"sentence '{_shorten(a.longest_sentence, 50)}' ({a.longest_sentence_words} words)"
+        for a in shown[:HARDEST_SHOWN]
+    )
+
+
+def _level_problem(h: LoadedHandout, r: HandoutReadability) -> tuple[str, Problem] | None:
+    """(code, problem) when the whole handout reads above the project's target grade."""
+    w, target = r.whole, r.target_grade
     if w is None or not w.words:
         return None
-
-    def hardest(value, too_hard) -> str:
-        shown = sorted(
-            (a for a in r.answers if a.words and too_hard(value(a))),
-            key=value,
-            reverse=r.scale == "grade",
-        )[:HARDEST_SHOWN]
-        return "; ".join(
-            f"{a.key} (line {a.line}) at {value(a):.1f}, longest sentence "
-            f"'{_shorten(a.longest_sentence, 50)}' ({a.longest_sentence_words} words)"
-            for a in shown
-        )
-
     if r.scale == "grade" and w.grade is not None and w.grade > target:
+        code = "readability.grade"
         message = (
-            f"reads at grade {w.grade:.1f} (SMOG {w.smog:.1f}, Flesch-Kincaid "
-            f"{w.flesch_kincaid:.1f}), above the target of grade {target}"
+            f"reads at grade {w.grade:.1f} (SMOG {w.smog}, Flesch-Kincaid "
+            f"{w.flesch_kincaid}), above the target of grade {target}"
         )
-        names = hardest(lambda a: a.grade, lambda g: g > target)
-        hint = (f"hardest: {names}; " if names else "") + "use shorter sentences and everyday words"
-        return "readability.grade", h.problem(("questions",), message, hint)
-    if r.scale == "ease" and w.fernandez_huerta is not None:
+        names = _hardest(r, lambda a: (a.grade or 0) > target)
+    elif r.scale == "ease" and w.fernandez_huerta is not None:
         needed = fernandez_huerta_needed(target)
-        if w.fernandez_huerta < needed:
-            message = (
-                f"reading ease {w.fernandez_huerta:.1f} on the Fernández-Huerta scale "
-                f"({fh_level(w.fernandez_huerta)}; Szigriszt-Pazos {w.szigriszt_pazos:.1f}, "
-                f"INFLESZ '{w.inflesz_band}'), below {needed:.0f}, the ease for grade {target}"
-            )
-            names = hardest(lambda a: a.fernandez_huerta, lambda e: e < needed)
-            hint = (f"hardest: {names}; " if names else "") + "usa frases cortas y palabras comunes"
-            return "readability.ease", h.problem(("questions",), message, hint)
-    return None
+        if w.fernandez_huerta >= needed:
+            return None
+        code = "readability.ease"
+        message = (
+            f"reading ease {w.fernandez_huerta} on the Fernández-Huerta scale "
+            f"({fh_level(w.fernandez_huerta)}; Szigriszt-Pazos {w.szigriszt_pazos}, "
+            f"INFLESZ '{w.inflesz_band}'), below {needed:g}, the ease for grade {target}"
+        )
+        names = _hardest(r, lambda a: (a.fernandez_huerta or 0) < needed)
+    else:
+        return None
+    hint = (f"hardest: {names}; " if names else "") + "use shorter sentences and everyday words"
+    return code, h.problem(("questions",), message, hint)
 
 
 # ---------------------------------------------------------------- plainer words
@@ -326,7 +335,7 @@ def _jargon(
     for key, text in _headings(h) + _prose(h):
         readable = "\n".join(blocks(text)) if key in markdown_keys else text
         taken: list[tuple[int, int]] = []
-        for term, plainer, pattern in table:
+        for _term, plainer, pattern in table:
             for match in pattern.finditer(readable):
                 span = match.span()
                 if any(a < span[1] and span[0] < b for a, b in taken):

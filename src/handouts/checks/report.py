@@ -3,6 +3,7 @@ CLI shows them (a plain-text table, and JSON whose shape docs/checks.md document
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ class TextScore:
     inflesz_band: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,10 @@ class CheckReport:
         """The errors that stop ``job``: its handout's, its brand's or its layout's."""
         return [f for f in self.errors if f.concerns(job)]
 
-    def exit_code(self, strict: bool = False) -> int:
-        """0 when clean; 1 when there are errors, or warnings under ``strict``."""
+    def exit_code(self, strict: bool | None = None) -> int:
+        """0 when clean; 1 when there are errors, or warnings under ``strict`` (by default,
+        whether the checks ran strict)."""
+        strict = self.strict if strict is None else strict
         return 1 if self.errors or (strict and self.warnings) else 0
 
     def readability_of(self, handout_id: str, language: str) -> HandoutReadability | None:

@@ -13,13 +13,14 @@ from ..errors import Problem
 from ..markup import _parser
 from ..yamlio import KeyPath, Mark, format_key
 
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 # A sentence ends at . ! ? or … (closing quotes and brackets may follow) before a space and a
 # character that is not lower case; "e.g. a" and "U.S. Food" are kept whole below.
-_BOUNDARY = re.compile(r"(?<=[.!?…])([\"'”’)\]]*)\s+(?=[^\sa-zß-ÿ])")
+_BOUNDARY = re.compile(r"(?<=[.!?…])([\"'\u201d\u2019)\]]*)\s+(?=[^\sa-zß-ÿ])")
 _ABBREVIATION = re.compile(
-    r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:e\.g|i\.e|etc|vs|approx|Dr|Mr|Mrs|Ms|St|No|Fig|Sr|Sra|Dra|"
-    r"Ud|Uds|p\.ej|aprox)\.)$"
+    # "etc." and "No." end sentences more often than they sit inside one: not listed.
+    r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:e\.g|i\.e|vs|approx|Dr|Mr|Mrs|Ms|Fig|Sr|Sra|Dra|Ud|Uds|"
+    r"p\.ej|aprox)\.)$"
 )
 
 

@@ -1,0 +1,225 @@
+"""Links and QR codes (missing, too long for a layout's QR code, not https), and duplicate or
+unused entries: references cited nowhere, the same reference twice, the same question twice."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import qrcode
+import qrcode.constants
+import qrcode.exceptions
+
+from ..markup import _parser
+from ..models import Reference
+from ..project import LoadedBrand, LoadedHandout, Project
+from ..qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
+from ..yamlio import KeyPath, format_key
+from .report import Finding
+from .text import Locator, words
+
+
+@lru_cache(maxsize=1024)
+def _modules(url: str) -> int | None:
+    """Modules across the QR code of ``url``, quiet zone included (None: too long for any)."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
+    code.add_data(url.encode("utf-8"))
+    try:
+        version = code.best_fit()  # no masks, no drawing: a hundredth of make_qr's time
+    except (ValueError, qrcode.exceptions.DataOverflowError):
+        return None
+    return 17 + 4 * version + 2 * QUIET_ZONE
+
+
+def _too_dense(
+    project: Project, url: str, layouts: list[str], booking: bool
+) -> tuple[list[str], str]:
+    """The layouts whose QR code cannot hold ``url``, and the first reason given."""
+    failing, reason = [], ""
+    modules = _modules(url)
+    for layout in layouts:
+        spec = project.specs[layout]
+        if modules is not None and modules * MIN_MODULE_MM <= spec.qr_max_mm:
+            continue  # fits at 0.4 mm modules, so make_qr cannot refuse it
+        min_mm = spec.booking_qr_mm if booking else spec.qr_min_mm
+        try:  # the renderer's own function decides, and words the reason
+            make_qr(url, min_mm=min_mm, max_mm=spec.qr_max_mm)
+        except QRTooDense as exc:
+            failing.append(layout)
+            reason = reason or str(exc)
+    return failing, reason
+
+
+def _insecure(url: str) -> bool:
+    return url.lower().startswith("http://")
+
+
+def _normal(text: str) -> str:
+    return " ".join(w.casefold() for w in words(text))
+
+
+def _link_key(i: int, ref: Reference) -> KeyPath:
+    """The field a reference's link comes from, to point at."""
+    field = "url" if ref.url else "doi" if ref.doi else "pmid" if ref.pmid else "id"
+    return ("references", i, field)
+
+
+def _inline_links(markdown: str) -> list[str]:
+    return [
+        str(child.attrGet("href") or "")
+        for token in _parser().parse(markdown)
+        if token.type == "inline"
+        for child in token.children or ()
+        if child.type == "link_open"
+    ]
+
+
+class _Collector:
+    """Findings about one handout, located by searching its file."""
+
+    def __init__(self, h: LoadedHandout) -> None:
+        self.h = h
+        self.locator = Locator(h)
+        self.scope = {"handout": h.id, "language": h.language}
+        self.findings: list[Finding] = []
+
+    def warn(
+        self,
+        code: str,
+        key: KeyPath,
+        message: str,
+        hint: str,
+        pattern: re.Pattern[str] | None = None,
+    ) -> None:
+        problem = self.locator.problem(key, message, hint, pattern)
+        self.findings.append(Finding("warning", code, problem, **self.scope))
+
+
+def check_handout(project: Project, h: LoadedHandout, layouts: list[str]) -> list[Finding]:
+    """The handout's references, inline links and questions; QR codes in ``layouts``."""
+    out = _Collector(h)
+    _references(project, out, layouts)
+    _inline_http(out)
+    _duplicate_questions(out)
+    return out.findings
+
+
+def _references(project: Project, out: _Collector, layouts: list[str]) -> None:
+    doc = out.h.handout
+    cited = {s for n in doc.notices for s in n.sources} | {
+        s for q in doc.questions for s in q.sources
+    }
+    seen_links: dict[str, int] = {}
+    seen_titles: dict[str, int] = {}
+    for i, ref in enumerate(doc.references):
+        link, where = ref.link, ("references", i, "id")
+        if ref.id not in cited:
+            out.warn(
+                "links.unused-reference",
+                where,
+                f"reference '{ref.id}' is not cited in any `sources:` list, so it is not printed",
+                "cite it under a question or notice, or remove it",
+            )
+        if link is None:
+            out.warn(
+                "links.no-link",
+                where,
+                f"reference '{ref.id}' has no url, doi or pmid: it is printed without a QR code",
+                "add its DOI, PubMed id or web address if one exists; never invent one",
+            )
+        else:
+            # Only cited references are printed, so only theirs can stop a document.
+            failing, reason = _too_dense(
+                project, link, layouts if ref.id in cited else [], booking=False
+            )
+            if failing:
+                problem = out.h.problem(_link_key(i, ref), f"reference '{ref.id}': {reason}")
+                out.findings.append(
+                    Finding(
+                        "error", "links.qr-too-dense", problem, layouts=tuple(failing), **out.scope
+                    )
+                )
+            if _insecure(link):
+                out.warn(
+                    "links.http",
+                    _link_key(i, ref),
+                    f"the link of reference '{ref.id}' is not secure: {link}",
+                    "use the https:// address if the site has one",
+                )
+        same_link = seen_links.setdefault(link.rstrip("/").lower(), i) if link else i
+        same_title = seen_titles.setdefault(_normal(ref.title), i)
+        if same_link != i or same_title != i:
+            first = same_link if same_link != i else same_title
+            what = "links to the same place as" if same_link != i else "has the same title as"
+            out.warn(
+                "links.duplicate-reference",
+                where,
+                f"reference '{ref.id}' {what} '{doc.references[first].id}' "
+                f"({format_key(('references', first))})",
+                "keep one of them and cite it everywhere",
+            )
+
+
+def _inline_http(out: _Collector) -> None:
+    doc = out.h.handout
+    texts: list[tuple[KeyPath, str]] = [
+        (("notices", i, "text"), n.text) for i, n in enumerate(doc.notices)
+    ]
+    texts += [(("questions", i, "answer"), q.answer) for i, q in enumerate(doc.questions)]
+    if doc.closing and doc.closing.text:
+        texts.append((("closing", "text"), doc.closing.text))
+    for key, text in texts:
+        for href in _inline_links(text):
+            if _insecure(href):
+                out.warn(
+                    "links.http",
+                    key,
+                    f"the link {href} is not secure",
+                    "use the https:// address if the site has one",
+                    re.compile(re.escape(href)),
+                )
+
+
+def _duplicate_questions(out: _Collector) -> None:
+    asked: dict[str, int] = {}
+    for i, q in enumerate(out.h.handout.questions):
+        first = asked.setdefault(_normal(q.question), i)
+        if first != i:
+            mark = out.h.marks.get(("questions", first, "question"))
+            out.warn(
+                "links.duplicate-question",
+                ("questions", i, "question"),
+                f"the question '{q.question}' is also asked at "
+                f"{format_key(('questions', first))}" + (f" (line {mark.line})" if mark else ""),
+                "merge the two answers into one",
+            )
+
+
+def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
+    """The booking QR code in each of the brand's layouts, and its https links."""
+    contact = b.brand.contact
+    findings: list[Finding] = []
+    layouts = [name for name in b.brand.layouts if name in project.specs]
+    if contact.booking_url:
+        failing, reason = _too_dense(project, contact.booking_url, layouts, booking=True)
+        if failing:
+            problem = b.problem(("contact", "booking_url"), f"the booking address: {reason}")
+            findings.append(
+                Finding(
+                    "error",
+                    "links.qr-too-dense",
+                    problem,
+                    brands=(b.id,),
+                    layouts=tuple(failing),
+                )
+            )
+    for name in ("website", "booking_url"):
+        url = getattr(contact, name)
+        if url and _insecure(url):
+            problem = b.problem(
+                ("contact", name),
+                f"the {name.replace('_', ' ')} is not secure: {url}",
+                "use the https:// address if the site has one",
+            )
+            findings.append(Finding("warning", "links.http", problem, brands=(b.id,)))
+    return findings
