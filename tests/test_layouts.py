@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -13,6 +14,10 @@ import pypdf
 import pytest
 import zxingcpp
 from PIL import ImageChops, ImageStat
+
+from handouts.plan import make_plan
+from handouts.project import load_project
+from handouts.render import Renderer
 
 from conftest import BRAND, HANDOUT, decode_qr_codes, page_images, run_cli
 from visual import page_one, reference_path
@@ -125,18 +130,31 @@ def _long_handout(questions: int) -> str:
     return HANDOUT.replace("questions:\n", "questions:\n" + extra, 1)
 
 
+def _pages_at(root: Path, size: float) -> int:
+    """Pages of the sample leaflet at a given body size, without any page limit."""
+    (job,) = make_plan(load_project(root))
+    spec = job.spec.model_copy(update={"body_pt": size, "min_body_pt": None})
+    return Renderer().render(dataclasses.replace(job, spec=spec, max_pages=None)).pages
+
+
 def test_fit_to_pages_steps_the_type_down(make_project) -> None:
-    # Measured: three pages at the leaflet's 11.5 pt, two at its 11 pt floor.
-    tail = "  - question: Tail?\n    answer: |\n      " + "More words here to fill. " * 8 + "\n"
-    text = _long_handout(12).replace("questions:\n", "questions:\n" + tail, 1)
-    root = make_project({"content/handouts/sample.yaml": text})
+    # Find content that needs three pages at the leaflet's 11.5 pt but two at its 11 pt floor
+    # (measured with the real renderer, so the test follows the design), then build it.
+    for sentences in range(1, 60, 3):
+        tail = "  - question: Tail?\n    answer: |\n      " + "More words to fill. " * sentences
+        text = _long_handout(11).replace("questions:\n", "questions:\n" + tail + "\n", 1)
+        root = make_project({"content/handouts/sample.yaml": text})
+        if _pages_at(root, 11.5) == 3 and _pages_at(root, 11.0) == 2:
+            break
+    else:
+        pytest.fail("no content length needs 3 pages at 11.5 pt and 2 at 11 pt")
     ran = run_cli("build", "-C", str(root), "-j", "1")
     assert ran.code == 0, ran
     record = json.loads((root / "output/manifest.json").read_text())["documents"][
         "test/sample.en.leaflet.pdf"
     ]
     assert record["pages"] == 2
-    assert 11 <= record["body_pt"] < 11.5
+    assert record["body_pt"] == 11.0
 
 
 def test_fit_to_pages_fails_with_the_shortfall(make_project) -> None:
