@@ -309,3 +309,14 @@ def test_check_errors_block_only_their_documents_and_grades_reach_the_manifest(
     assert reading["scale"] == "grade"
     assert 0 < reading["grade"] < 20
     assert records["b00/sample.en.leaflet.pdf"]["reading_grade"] == reading["grade"]
+
+
+def test_workers_are_recycled_without_hanging(make_project, tmp_path: Path, monkeypatch) -> None:
+    """More documents than one set of workers may render: fresh pools take over, none hangs
+    (ProcessPoolExecutor's own max_tasks_per_child deadlocks on Python 3.11)."""
+    monkeypatch.setattr(builder, "TASKS_PER_WORKER", 2)
+    root = make_project({"content/brands/test/brand.yaml": None, **_brands(9)})
+    jobs = make_plan(load_project(root))
+    report = builder.build(jobs, tmp_path / "out", workers=2)
+    assert report.count("built") == 9
+    assert len(list((tmp_path / "out").rglob("*.pdf"))) == 9
