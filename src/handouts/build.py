@@ -140,7 +140,10 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     """Workers fork from a server process that has already imported WeasyPrint, so a new or
     recycled worker starts in milliseconds instead of paying the half-second import again
     (a plain fork of the parent is not allowed with worker recycling)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    # The fork server listens on a socket in the temp folder; socket paths are limited to
+    # 107 bytes, and a deep TMPDIR would not fit ("/pymp-XXXXXXXX/listener-XXXXXXXX").
+    too_deep = len(os.fsencode(tempfile.gettempdir())) + 40 > 107
+    if too_deep or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["weasyprint", "pypdfium2", "handouts.render", "handouts.build"])
