@@ -25,9 +25,19 @@ def thumbnail_png(pdf: bytes) -> bytes:
     """Page 1 of a PDF as a small PNG (pypdfium2)."""
     import pypdfium2
 
+    # Close every native object explicitly: left to the garbage collector, pdfium's page and
+    # bitmap memory outlived the document and a worker grew by megabytes per thumbnail.
     document = pypdfium2.PdfDocument(pdf)
     try:
-        image = document[0].render(scale=THUMBNAIL_DPI / 72).to_pil()
+        page = document[0]
+        try:
+            bitmap = page.render(scale=THUMBNAIL_DPI / 72)
+            try:
+                image = bitmap.to_pil().copy()
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
     finally:
         document.close()
     buffer = io.BytesIO()

@@ -165,8 +165,6 @@ class Renderer:
 
         self.font_config = FontConfiguration()
         self._css: dict[tuple[Path, tuple[Path, ...]], Any] = {}
-        # Decoded images (logos, QR codes) by URL; a renderer lives for one build at most.
-        self._images: dict[str, Any] = {}
 
     def _stylesheets(self, job: Job, fetcher: Any) -> list[Any]:
         from weasyprint import CSS
@@ -261,7 +259,6 @@ class Renderer:
         ).render(
             stylesheets=self._stylesheets(job, fetcher),
             font_config=self.font_config,
-            cache=self._images,
             # Raster logos are downscaled to 300 dpi at their printed size.
             dpi=300,
             optimize_images=True,
