@@ -26,6 +26,7 @@ from typing import Any
 from . import manifest
 from .checks import CheckReport, readability_summary, run_checks
 from .errors import HandoutsError, Problem
+from .gallery import INDEX as GALLERY
 from .gallery import thumbnail_name, thumbnail_png, write_gallery
 from .plan import Filters, Job, make_plan
 from .project import load_project
@@ -311,8 +312,9 @@ def build(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if pdf:
+        if pdf and (todo or not (out_dir / manifest.NAME).is_file()):
             manifest.save(out_dir, records)
+        if pdf and (todo or not (out_dir / GALLERY).is_file()):
             write_gallery(out_dir, records, jobs[0].template_dirs)
         shutil.rmtree(tmpdir, ignore_errors=True)
     order = {job.label: i for i, job in enumerate(jobs)}
