@@ -77,7 +77,7 @@ def _mark(node: yaml.Node) -> Mark:
     m = node.start_mark
     if isinstance(node, yaml.ScalarNode):
         return Mark(
-            m.line + 1, m.column + 1, node.value, node.style is None, node.style in ("|", ">")
+            m.line + 1, m.column + 1, node.value, not node.style, node.style in ("|", ">")
         )
     return Mark(m.line + 1, m.column + 1)
 
@@ -182,12 +182,18 @@ def _syntax_problem(display: str, exc: yaml.YAMLError) -> Problem:
     return Problem(display, message, line, col, "", hint)
 
 
-def _reject_anchors(display: str, text: str) -> list[Problem]:
+# libyaml's parser, when PyYAML was built with it, is about twenty times faster than the pure
+# Python one; its error messages differ, so a file it refuses is parsed again by the pure
+# Python parser for the message users see (and tests pin).
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _reject_anchors(display: str, text: str, loader: type = yaml.SafeLoader) -> list[Problem]:
     """Scan parse events (nothing is expanded) for anchors, aliases and extra documents."""
     problems: list[Problem] = []
     documents = anchors = 0
     first = (1, 1)
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         m = event.start_mark
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
@@ -245,10 +251,14 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
         ) from None
     doc = Document(path, display, None, lines=text.splitlines())
     try:
-        problems = _reject_anchors(display, text)
+        try:
+            problems = _reject_anchors(display, text, _FAST_LOADER)
+            node = None if problems else yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            problems = _reject_anchors(display, text)
+            node = None if problems else yaml.compose(text, Loader=yaml.SafeLoader)
         if problems:
             raise HandoutsError(problems)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise HandoutsError(_syntax_problem(display, exc)) from None
     if node is None:
