@@ -98,6 +98,19 @@ def write_atomic(target: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def _deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the block is done; it is delivered right after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 # ---------------------------------------------------------------- one job (in a worker)
 
 
@@ -296,10 +309,14 @@ def build(
     def finish(result: Result) -> None:
         job, result.reason = by_label[result.label]
         if result.status == "built" and result.data is not None:
-            write_atomic(out_dir / result.output, result.data)
-            if result.thumbnail:
-                write_atomic(out_dir / thumbnail_name(result.output), result.thumbnail)
-            records[result.output] = manifest.record(job, result, built_at, _reading(checks, job))
+            # A file on disk and its manifest record go together: Ctrl-C waits for both.
+            with _deferred_interrupt():
+                write_atomic(out_dir / result.output, result.data)
+                if result.thumbnail:
+                    write_atomic(out_dir / thumbnail_name(result.output), result.thumbnail)
+                records[result.output] = manifest.record(
+                    job, result, built_at, _reading(checks, job)
+                )
             result.data = result.thumbnail = None
         results.append(result)
         if on_result:

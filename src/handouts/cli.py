@@ -22,6 +22,17 @@ def _echo_problems(text: str, prefix: str = "error: ") -> None:
         click.secho(f"{prefix}{line}", fg="red", err=True)
 
 
+_PROJECT_OPTION = click.option(
+    "-C",
+    "--project-dir",
+    "project_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The project folder (holds content/).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     __version__, "--version", prog_name="handouts", message="%(prog)s %(version)s"
@@ -31,15 +42,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "-C",
-    "--project-dir",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (holds content/).",
-)
+@_PROJECT_OPTION
 @click.option(
     "--out",
     "out_dir",
@@ -221,15 +224,7 @@ def build(
 
 
 @cli.command()
-@click.option(
-    "-C",
-    "--project-dir",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (holds content/).",
-)
+@_PROJECT_OPTION
 @click.option(
     "--format",
     "fmt",
@@ -284,17 +279,6 @@ def init(directory: Path) -> None:
 @cli.group()
 def new() -> None:
     """Add a starter handout or brand to a project."""
-
-
-_PROJECT_OPTION = click.option(
-    "-C",
-    "--project-dir",
-    "project_dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The project folder (holds content/).",
-)
 
 
 @new.command("handout")
