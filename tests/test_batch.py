@@ -18,6 +18,8 @@ from handouts.project import load_project
 
 from conftest import BRAND, HANDOUT, LOGO_SVG, run_cli
 
+NO_TEST_BRAND = {"content/brands/test/brand.yaml": None, "content/brands/test/logo.svg": None}
+
 
 def _brands(n: int) -> dict[str, str]:
     files: dict[str, str] = {}
@@ -42,7 +44,7 @@ def _statuses(ran) -> dict[str, str]:
 
 @pytest.fixture
 def three(make_project) -> Path:
-    return make_project({"content/brands/test/brand.yaml": None, **_brands(3)})
+    return make_project({**NO_TEST_BRAND, **_brands(3)})
 
 
 def test_incremental_keys(three: Path) -> None:
@@ -210,7 +212,7 @@ def test_time_limit_and_page_cap(make_project, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_cleanly(make_project) -> None:
-    root = make_project({"content/brands/test/brand.yaml": None, **_brands(12)})
+    root = make_project({**NO_TEST_BRAND, **_brands(12)})
     proc = subprocess.Popen(
         [sys.executable, "-m", "handouts", "build", "-C", str(root), "-j", "2"],
         stdout=subprocess.PIPE,
@@ -240,7 +242,7 @@ def test_ctrl_c_stops_cleanly(make_project) -> None:
 
 
 def test_no_temporary_files_left_after_a_40_document_build(make_project, tmp_path: Path) -> None:
-    root = make_project({"content/brands/test/brand.yaml": None, **_brands(40)})
+    root = make_project({**NO_TEST_BRAND, **_brands(40)})
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     ran = subprocess.run(
@@ -315,7 +317,7 @@ def test_workers_are_recycled_without_hanging(make_project, tmp_path: Path, monk
     """More documents than one set of workers may render: fresh pools take over, none hangs
     (ProcessPoolExecutor's own max_tasks_per_child deadlocks on Python 3.11)."""
     monkeypatch.setattr(builder, "TASKS_PER_WORKER", 2)
-    root = make_project({"content/brands/test/brand.yaml": None, **_brands(9)})
+    root = make_project({**NO_TEST_BRAND, **_brands(9)})
     jobs = make_plan(load_project(root))
     report = builder.build(jobs, tmp_path / "out", workers=2)
     assert report.count("built") == 9

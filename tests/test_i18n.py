@@ -104,7 +104,8 @@ def test_a_language_without_a_catalog_is_a_clear_error(make_project) -> None:
     )
     ran = run_cli("build", "-C", str(root), "-j", "1")
     assert ran.code == 1
+    # found by the checks before rendering, and pointed at the brand's languages line
     assert (
-        "templates/locale/fr/LC_MESSAGES/handouts.po: there is no translation of the "
-        "template text for language 'fr'"
+        "content/brands/test/brand.yaml:12:13 languages[1]: there is no translation of the "
+        "template text for 'fr'"
     ) in ran.stderr

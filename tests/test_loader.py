@@ -541,16 +541,11 @@ def test_reference_url_with_user_name(make_project):
 # ---------------------------------------------------------------- brand
 
 
-@pytest.mark.parametrize("logo", ["../other/logo.svg", "/etc/hostname"], ids=["dotdot", "abs"])
+@pytest.mark.parametrize("logo", ["../../shared/logo.svg", "/etc/hostname"], ids=["dotdot", "abs"])
 def test_logo_outside_the_brand_folder(make_project, logo):
-    root = make_project(
-        {
-            B: edit(BRAND, "logo: logo.svg", f"logo: {logo}"),
-            "content/brands/other/logo.svg": None,
-        }
-    )
-    (root / "content/brands/other").mkdir(parents=True)
-    (root / "content/brands/other/logo.svg").write_text("<svg/>")
+    root = make_project({B: edit(BRAND, "logo: logo.svg", f"logo: {logo}")})
+    (root / "content/shared").mkdir(parents=True)
+    (root / "content/shared/logo.svg").write_text("<svg/>")
     assert problems(root) == [
         f"{B}:2:7 logo: the logo '{logo}' is outside the brand's folder {OUTSIDE}"
     ]

@@ -89,7 +89,7 @@ def image_problem(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     if len(data) > MAX_IMAGE_BYTES:
-        return f"is too large ({len(data):,} bytes; the limit is 2 MiB)"
+        return f"is too large ({len(data):,} bytes; the limit is 2 MB)"
     suffix = path.suffix.lower()
     if suffix == ".svg":
         if b"<svg" not in data[:4096]:

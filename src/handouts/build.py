@@ -30,12 +30,13 @@ from .gallery import INDEX as GALLERY
 from .gallery import thumbnail_name, thumbnail_png, write_gallery
 from .plan import Filters, Job, make_plan
 from .project import load_project
+from .render import PAGE_CAP
 
 # Printed by WeasyPrint once per font when the system lacks libharfbuzz-subset; it says
 # nothing about the document, so it is not counted as a document warning.
 _ENVIRONMENT_NOTES = ("Using fontTools instead of HarfBuzz-Subset",)
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_PAGE_CAP = 24
+DEFAULT_PAGE_CAP = PAGE_CAP
 # A long-lived WeasyPrint process grows a little with every document: recycle workers.
 TASKS_PER_WORKER = 100
 
@@ -82,6 +83,17 @@ class Report:
 
     def ok(self, strict: bool = False) -> bool:
         return not self.failed and not self.interrupted and not (strict and self.warned)
+
+
+def _cannot_write(out_dir: Path, exc: OSError) -> HandoutsError:
+    where = exc.filename or out_dir
+    return HandoutsError(
+        Problem(
+            str(where),
+            f"cannot write here ({exc.strerror or exc})",
+            hint="check the folder's permissions and free space, or choose another with --out",
+        )
+    )
 
 
 def write_atomic(target: Path, data: bytes) -> None:
@@ -287,7 +299,10 @@ def build(
     stops cleanly with the manifest matching the files on disk."""
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(out_dir, exc) from None
     pdf = bool(jobs) and jobs[0].fmt == "pdf"
     records = manifest.load(out_dir) if pdf else {}
     results: list[Result] = []
@@ -311,12 +326,16 @@ def build(
         if result.status == "built" and result.data is not None:
             # A file on disk and its manifest record go together: Ctrl-C waits for both.
             with _deferred_interrupt():
-                write_atomic(out_dir / result.output, result.data)
-                if result.thumbnail:
-                    write_atomic(out_dir / thumbnail_name(result.output), result.thumbnail)
-                records[result.output] = manifest.record(
-                    job, result, built_at, _reading(checks, job)
-                )
+                try:
+                    write_atomic(out_dir / result.output, result.data)
+                    if result.thumbnail:
+                        write_atomic(out_dir / thumbnail_name(result.output), result.thumbnail)
+                except OSError as exc:
+                    result.status, result.error = "failed", str(_cannot_write(out_dir, exc))
+                else:
+                    records[result.output] = manifest.record(
+                        job, result, built_at, _reading(checks, job)
+                    )
             result.data = result.thumbnail = None
         results.append(result)
         if on_result:
@@ -329,10 +348,14 @@ def build(
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if pdf and (todo or not (out_dir / manifest.NAME).is_file()):
-            manifest.save(out_dir, records)
-        if pdf and (todo or not (out_dir / GALLERY).is_file()):
-            write_gallery(out_dir, records, jobs[0].template_dirs)
+        try:
+            if pdf and (todo or not (out_dir / manifest.NAME).is_file()):
+                manifest.save(out_dir, records)
+            if pdf and (todo or not (out_dir / GALLERY).is_file()):
+                write_gallery(out_dir, records, jobs[0].template_dirs)
+        except OSError as exc:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+            raise _cannot_write(out_dir, exc) from None
         shutil.rmtree(tmpdir, ignore_errors=True)
     order = {job.label: i for i, job in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.label, 0))

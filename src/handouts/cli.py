@@ -1,5 +1,6 @@
 """The ``handouts`` command: a thin shell over the library. Parses options, calls one library
-function, shows results and maps errors to exit codes (0 ok, 1 failed, 2 usage)."""
+function, shows results and maps errors to exit codes (0 ok, 1 failed, 2 usage, 3 a bug of
+ours, 130 stopped by Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -215,11 +216,15 @@ def build(
         if pool is not None:
             pool.shutdown()
     progress.stop()
-    _checks_summary(checks, {(j.handout.id, j.handout.language) for j in jobs}, quiet, strict)
+    # Only the warnings about what this build makes count (a --brand build ignores others).
+    warnings = [f for f in checks.warnings if any(f.concerns(j) for j in jobs)]
+    _checks_summary(
+        checks, warnings, {(j.handout.id, j.handout.language) for j in jobs}, quiet, strict
+    )
     _summary(report, out, quiet, strict)
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    ok = report.ok(strict) and not (strict and checks.warnings)
+    ok = report.ok(strict) and not (strict and warnings)
     sys.exit(0 if ok else EXIT_FAILED)
 
 
@@ -403,11 +408,13 @@ class _Progress:
             self.bar = None
 
 
-def _checks_summary(checks: Any, handouts: set[tuple[str, str]], quiet: bool, strict: bool) -> None:
+def _checks_summary(
+    checks: Any, warnings: list[Any], handouts: set[tuple[str, str]], quiet: bool, strict: bool
+) -> None:
     """The reading level of what was built, and how many check warnings there are."""
     from .checks import readability_summary
 
-    if quiet and not (strict and checks.warnings):
+    if quiet and not (strict and warnings):
         return
     for handout_id, language in sorted(handouts):
         figures = readability_summary(checks, handout_id, language)
@@ -421,10 +428,10 @@ def _checks_summary(checks: Any, handouts: set[tuple[str, str]], quiet: bool, st
                 f"reading ease {figures['fernandez_huerta']:.1f} "
                 f"(Fernández-Huerta, higher is easier): {handout_id} ({language})"
             )
-    if checks.warnings:
+    if warnings:
         counted = " (--strict counts them as failures)" if strict else ""
         click.secho(
-            f"{len(checks.warnings)} check warning(s){counted}; `handouts check` lists them",
+            f"{len(warnings)} check warning(s){counted}; `handouts check` lists them",
             fg="red" if strict else "yellow",
             err=True,
         )

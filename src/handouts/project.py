@@ -135,6 +135,10 @@ def load_project(root: Path | str) -> Project:
     """Load and cross-check everything under ``root``; raise HandoutsError on any problem."""
     root = Path(root).resolve()
     content = root / "content"
+    if not root.is_dir():
+        raise HandoutsError(
+            Problem(str(root), "this folder does not exist", hint="check the path given with -C")
+        )
     if not content.is_dir():
         raise HandoutsError(
             Problem(
@@ -177,6 +181,16 @@ def load_project(root: Path | str) -> Project:
             )
 
     brand_files = sorted((content / "brands").glob("*/brand.yaml"))
+    for folder in sorted(p for p in (content / "brands").glob("*") if p.is_dir()):
+        if not (folder / "brand.yaml").is_file() and any(folder.iterdir()):
+            problems.append(
+                Problem(
+                    _display(folder, root),
+                    "this brand folder has no brand.yaml",
+                    hint="add one (handouts new brand writes a starter), rename brand.yml to "
+                    "brand.yaml, or remove the folder",
+                )
+            )
     families = font_families(font_dirs)
     brands = _collect(
         brand_files, lambda p: _load_brand(p, root, ids, layouts, tuple(families)), problems

@@ -81,9 +81,22 @@ def _refuse_existing(path: Path, root: Path) -> None:
         )
 
 
+def _require_project(project: Path) -> None:
+    if not (project / "content").is_dir():
+        raise HandoutsError(
+            Problem(
+                str(project),
+                "no content/ folder here; nothing was changed",
+                hint="run the command inside a project, point at one with -C DIR, or start one "
+                "with handouts init DIR",
+            )
+        )
+
+
 def new_handout(project: Path, handout_id: str, title: str | None = None) -> Path:
     """Add ``content/handouts/<id>.yaml`` with a commented starter handout."""
     _check_id("handout", handout_id)
+    _require_project(project)
     target = project / "content" / "handouts" / f"{handout_id}.yaml"
     _refuse_existing(target, project)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +108,7 @@ def new_handout(project: Path, handout_id: str, title: str | None = None) -> Pat
 def new_brand(project: Path, brand_id: str, name: str | None = None) -> Path:
     """Add ``content/brands/<id>/`` with a commented brand.yaml and a placeholder logo."""
     _check_id("brand", brand_id)
+    _require_project(project)
     folder = project / "content" / "brands" / brand_id
     _refuse_existing(folder, project)
     folder.mkdir(parents=True)
@@ -115,6 +129,7 @@ def init_project(target: Path) -> list[Path]:
             )
         )
     target.mkdir(parents=True, exist_ok=True)
+    (target / "content").mkdir()
     created = [
         new_handout(target, "preparing-for-your-visit", "Preparing for your visit"),
         new_brand(target, "my-clinic", "My Clinic"),

@@ -76,9 +76,7 @@ def format_key(path: KeyPath) -> str:
 def _mark(node: yaml.Node) -> Mark:
     m = node.start_mark
     if isinstance(node, yaml.ScalarNode):
-        return Mark(
-            m.line + 1, m.column + 1, node.value, not node.style, node.style in ("|", ">")
-        )
+        return Mark(m.line + 1, m.column + 1, node.value, not node.style, node.style in ("|", ">"))
     return Mark(m.line + 1, m.column + 1)
 
 
@@ -176,6 +174,15 @@ def _syntax_problem(display: str, exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
     message = f"this is not valid YAML: {_first_line(exc)}"
+    if "'\\t'" in message:
+        return Problem(
+            display,
+            "a tab is used for indentation",
+            line,
+            col,
+            "",
+            "indent with spaces, not tabs; most editors can convert them",
+        )
     hint = (
         "check the indentation, and put text that contains ': ' or starts with a symbol in quotes"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..project import Project
-from . import contrast, glyphs, governance, links, readability
+from . import contrast, glyphs, governance, languages, links, readability
 from .report import (
     JSON_VERSION,
     CheckReport,
@@ -63,6 +63,7 @@ def run_checks(
         findings += glyphs.check_brand(project, b)
         findings += links.check_brand(project, b)
     findings += contrast.check_layouts(project)
+    findings += languages.check(project)
     ordered = sorted(findings, key=_order)
     return CheckReport(tuple(ordered), tuple(scores), today, strict)
 
