@@ -799,3 +799,12 @@ def test_cli_build_reports_problems_and_exits_1(make_project, files, expected):
     assert ran.stdout == ""
     assert "Traceback" not in ran.stderr + ran.stdout
     assert not (root / "output").exists()
+
+
+def test_a_bad_id_from_the_file_name_is_blamed_on_the_name(make_project):
+    root = make_project({H: None, "content/handouts/Flu_Shots.yaml": MINI})
+    assert problems(root) == [
+        "content/handouts/Flu_Shots.yaml: the file name gives the id 'Flu_Shots', which must be "
+        "lower-case letters, digits and dashes, like `exosome-therapy` (rename the file using "
+        "lower-case words and dashes, or set `id:` in the file)"
+    ]

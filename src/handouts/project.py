@@ -249,11 +249,30 @@ def _load_handout(path: Path, root: Path) -> LoadedHandout:
     doc = load_yaml(path, _display(path, root))
     stem, _, lang = path.stem.partition(".")
     defaults: dict[str, Any] = {"id": stem, "language": lang or "en"}
-    handout: Handout = parse(Handout, doc, defaults)
+    handout: Handout = _parse_with_defaults(Handout, doc, defaults, "file")
     problems = _check_handout(handout, doc, lang)
     if problems:
         raise HandoutsError(problems)
     return LoadedHandout(handout, path, doc.display, doc.values)
+
+
+def _parse_with_defaults(model: Any, doc: Document, defaults: dict[str, Any], source: str) -> Any:
+    """Validate with values taken from the file or folder name; a bad one is blamed on the
+    name, with a hint to rename, not on an unrelated line of the file."""
+    try:
+        return parse(model, doc, defaults)
+    except HandoutsError as exc:
+        problems = []
+        for p in exc.problems:
+            if p.key in defaults and p.key not in doc.data:
+                p = Problem(
+                    doc.display,
+                    f"the {source} name gives the {p.key} '{defaults[p.key]}', which {p.message}",
+                    hint=f"rename the {source} using lower-case words and dashes, "
+                    f"or set `{p.key}:` in the file",
+                )
+            problems.append(p)
+        raise HandoutsError(problems) from None
 
 
 def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Problem]:
@@ -312,7 +331,7 @@ def _load_brand(
 ) -> LoadedBrand:
     doc = load_yaml(path, _display(path, root))
     folder = path.parent
-    brand: Brand = parse(Brand, doc, {"id": folder.name})
+    brand: Brand = _parse_with_defaults(Brand, doc, {"id": folder.name}, "folder")
     problems: list[Problem] = []
     logo: Path | None = None
     if brand.logo:
