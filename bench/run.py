@@ -36,11 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 HANDOUT = REPO / "content" / "handouts" / "exosome-therapy.yaml"
 HANDOUT_ID = "exosome-therapy"
 KB = 1024
-MB = 1024 * 1024
 # A handouts run that writes no new PDF for this long is hung (its per-document timeout is 60 s).
 STALL_S = 120.0
 
-# The targets. Each is (key, description, limit).
+# The targets (see evaluate()).
 LIMIT_JOBS1_VS_WEASYPRINT = 1.10
 LIMIT_JOBS2_SPEEDUP = 1.7
 LIMIT_VS_WEASYPRINT_LOOP = 3.5
@@ -913,6 +912,14 @@ def table(result: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- main
 
 
+def _shown(path: str) -> str:
+    """A path relative to the repository when it is inside it (``.venv/bin/python``)."""
+    try:
+        return str(Path(path).relative_to(REPO))
+    except ValueError:
+        return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--brands", type=int, default=20, help="brands (= documents); default 20")
@@ -943,7 +950,7 @@ def main() -> None:
             "layout": "leaflet",
             "skip_400": args.skip_400,
             "handouts_has_force": force_ok,
-            "command": " ".join(["python", "bench/run.py", *sys.argv[1:]]),
+            "command": " ".join([_shown(sys.executable), "bench/run.py", *sys.argv[1:]]),
         },
         "rows": {},
     }
