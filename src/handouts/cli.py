@@ -439,10 +439,10 @@ def _checks_summary(
 
 def _summary(report: Any, out: Path, quiet: bool, strict: bool) -> None:
     built, skipped, failed = (report.count(s) for s in ("built", "skipped", "failed"))
-    rate = built / report.seconds if report.seconds and built else 0.0
+    rate = f" ({built / report.seconds:.1f} documents/s)" if report.seconds and built else ""
     line = (
-        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s "
-        f"({rate:.1f} documents/s) → {out}"
+        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s"
+        f"{rate} → {out}"
     )
     bad = not report.ok(strict)
     if report.interrupted:

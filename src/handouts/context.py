@@ -30,6 +30,18 @@ def _mix(hex_color: str, other: str, amount: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * amount):02X}" for x, y in zip(a, b, strict=True))
 
 
+def theme_colors(primary: str, accent: str) -> dict[str, str]:
+    """The colours the templates use, derived from the brand's two (checks/contrast.py tests
+    exactly these pairs)."""
+    return {
+        "primary": primary,
+        "primary_dark": _mix(primary, "#000000", 0.25),
+        "primary_tint": _mix(primary, "#FFFFFF", 0.92),
+        "accent": accent,
+        "accent_tint": _mix(accent, "#FFFFFF", 0.85),
+    }
+
+
 def source_epoch(job: Job) -> int:
     """The moment a document is dated: its review date, else SOURCE_DATE_EPOCH, else 0."""
     review = job.handout.handout.review
@@ -149,11 +161,7 @@ def build_context(
         "theme": {
             "paper": "letter" if b.paper == "letter" else "A4",
             "paper_name": b.paper,
-            "primary": primary,
-            "primary_dark": _mix(primary, "#000000", 0.25),
-            "primary_tint": _mix(primary, "#FFFFFF", 0.92),
-            "accent": b.colors.accent,
-            "accent_tint": _mix(b.colors.accent, "#FFFFFF", 0.85),
+            **theme_colors(primary, b.colors.accent),
             "font": b.font,
             "orientation": job.spec.orientation,
             "body_pt": body_pt or job.spec.body_pt,

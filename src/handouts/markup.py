@@ -74,6 +74,11 @@ def _parser() -> MarkdownIt:
     return md
 
 
+def parse(text: str) -> list[Token]:
+    """Markdown tokens under the content policy (for checks that read the text)."""
+    return _parser().parse(text)
+
+
 def _walk(tokens: list[Token]):
     for token in tokens:
         yield token

@@ -322,7 +322,7 @@ _PLAIN = {
 }
 
 
-def _did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
@@ -398,7 +398,7 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
         kind = err["type"]
         if kind == "extra_forbidden":
             parent = _model_at(model, path[:-1])
-            hint = _did_you_mean(str(path[-1]), parent.model_fields if parent else ())
+            hint = did_you_mean(str(path[-1]), parent.model_fields if parent else ())
             problems[path] = doc.problem(
                 path,
                 f"unknown key '{path[-1]}'",
@@ -422,7 +422,7 @@ def to_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
         if kind == "literal_error":
             message = f"must be one of: {err['ctx']['expected']}"
             value = _value_at(doc.data, path)
-            hint = _did_you_mean(str(value), re.findall(r"'([^']+)'", err["ctx"]["expected"]))
+            hint = did_you_mean(str(value), re.findall(r"'([^']+)'", err["ctx"]["expected"]))
             problems[path] = doc.problem(path, message, hint)
             continue
         message = _PLAIN.get(kind) or str(err["msg"]).removeprefix("Value error, ")

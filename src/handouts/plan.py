@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from .assets import font_families
 from .errors import HandoutsError, Problem
-from .models import LayoutSpec, _did_you_mean
+from .models import LayoutSpec, did_you_mean
 from .project import LoadedBrand, LoadedHandout, Project
 
 # Bump when the meaning of a key changes (e.g. a new input is hashed).
@@ -142,7 +142,7 @@ def _check_filter(values: Iterable[str], known: set[str], option: str) -> list[P
     problems = []
     for value in values:
         if value not in known:
-            hint = _did_you_mean(value, known) or "known: " + ", ".join(sorted(known))
+            hint = did_you_mean(value, known) or "known: " + ", ".join(sorted(known))
             problems.append(Problem(f"--{option}", f"nothing is called '{value}'", hint=hint))
     return problems
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from . import markup
 from .assets import builtin_dir, font_families, image_problem
 from .errors import HandoutsError, Problem
-from .models import Brand, Handout, LayoutSpec, Settings, _did_you_mean, parse
+from .models import Brand, Handout, LayoutSpec, Settings, did_you_mean, parse
 from .yamlio import Document, KeyPath, Mark, format_key, load_yaml
 
 T = TypeVar("T")
@@ -302,7 +302,7 @@ def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Probl
     for key, sources in cited:
         for j, source in enumerate(sources):
             if source not in ref_ids:
-                hint = _did_you_mean(source, ref_ids) or "add it under `references:`"
+                hint = did_you_mean(source, ref_ids) or "add it under `references:`"
                 problems.append(doc.problem((*key, j), f"no reference has the id '{source}'", hint))
     texts: list[tuple[KeyPath, str]] = [
         (("notices", i, "text"), n.text) for i, n in enumerate(h.notices)
@@ -339,16 +339,16 @@ def _load_brand(
         if problem:
             problems.append(doc.problem(("logo",), problem[0], problem[1]))
     if brand.font not in families:
-        hint = _did_you_mean(brand.font, families) or "available: " + ", ".join(families)
+        hint = did_you_mean(brand.font, families) or "available: " + ", ".join(families)
         problems.append(doc.problem(("font",), f"font '{brand.font}' is not in fonts/", hint))
     for i, layout in enumerate(brand.layouts):
         if layout not in layouts:
-            hint = _did_you_mean(layout, layouts) or "available: " + ", ".join(layouts)
+            hint = did_you_mean(layout, layouts) or "available: " + ", ".join(layouts)
             problems.append(doc.problem(("layouts", i), f"unknown layout '{layout}'", hint))
     if isinstance(brand.handouts, list):
         for i, hid in enumerate(brand.handouts):
             if hid not in handout_ids:
-                hint = _did_you_mean(hid, handout_ids) or "check content/handouts/"
+                hint = did_you_mean(hid, handout_ids) or "check content/handouts/"
                 problems.append(
                     doc.problem(("handouts", i), f"no handout has the id '{hid}'", hint)
                 )

@@ -7,7 +7,7 @@ import colorsys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..context import _mix  # the theme's derived colours, exactly as the templates get them
+from ..context import theme_colors
 from ..errors import Problem
 from ..project import LoadedBrand, Project
 from ..yamlio import load_yaml
@@ -40,17 +40,6 @@ def contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two colours, from 1 to 21."""
     la, lb = sorted((luminance(a), luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
-
-
-def theme(primary: str, accent: str) -> dict[str, str]:
-    """The colours the templates use, derived as context.build_context derives them."""
-    return {
-        "primary": primary,
-        "primary_dark": _mix(primary, "#000000", 0.25),
-        "primary_tint": _mix(primary, WHITE, 0.92),
-        "accent": accent,
-        "accent_tint": _mix(accent, WHITE, 0.85),
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +114,7 @@ PAIRS: tuple[Pair, ...] = (
 
 
 def _failures(pairs: list[Pair], primary: str, accent: str) -> list[tuple[Pair, float]]:
-    t = theme(primary, accent)
+    t = theme_colors(primary, accent)  # exactly the colours the templates get
     return [(p, r) for p in pairs if (r := contrast(*p.colours(t))) < p.needs]
 
 

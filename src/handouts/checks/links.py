@@ -10,7 +10,7 @@ import qrcode
 import qrcode.constants
 import qrcode.exceptions
 
-from ..markup import _parser
+from ..markup import parse as parse_markdown
 from ..models import Reference
 from ..project import LoadedBrand, LoadedHandout, Project
 from ..qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
@@ -67,7 +67,7 @@ def _link_key(i: int, ref: Reference) -> KeyPath:
 def _inline_links(markdown: str) -> list[str]:
     return [
         str(child.attrGet("href") or "")
-        for token in _parser().parse(markdown)
+        for token in parse_markdown(markdown)
         if token.type == "inline"
         for child in token.children or ()
         if child.type == "link_open"

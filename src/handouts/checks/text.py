@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import Problem
-from ..markup import _parser
+from ..markup import parse as parse_markdown
 from ..yamlio import KeyPath, Mark, format_key
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
@@ -27,7 +27,7 @@ _ABBREVIATION = re.compile(
 def blocks(markdown: str) -> list[str]:
     """The paragraphs and list items of ``markdown`` as plain text (line breaks as spaces)."""
     found: list[str] = []
-    for token in _parser().parse(markdown):
+    for token in parse_markdown(markdown):
         if token.type != "inline":
             continue
         parts: list[str] = []
