@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pypdfium2
 
-from handouts import build_project
+from handouts import api
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
@@ -27,7 +27,8 @@ SHOWN = {
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as out:
-        report = build_project(ROOT, out, workers=1)
+        project = api.open_project(ROOT).raise_for_problems()
+        report = api.build(project, api.BuildRequest(out=out, workers=1))
         for result in report.results:
             if not result.ok:
                 raise SystemExit(f"{result.label}: {result.error}")

@@ -15,6 +15,7 @@ import pytest
 import zxingcpp
 from click.testing import CliRunner
 
+from handouts import api
 from handouts.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,6 +112,13 @@ class Ran:
 
     def __repr__(self) -> str:
         return f"Ran(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+def build_project(root: Path, out: Path | None = None, **request: object) -> api.Report:
+    """Build a project through the library API (in-process unless ``workers`` says)."""
+    project = api.open_project(root).raise_for_problems()
+    request.setdefault("workers", 1)
+    return api.build(project, api.BuildRequest(out=out, **request))  # type: ignore[arg-type]
 
 
 def run_cli(*args: str) -> Ran:

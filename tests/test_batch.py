@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from handouts import build as builder
-from handouts.plan import make_plan
-from handouts.project import load_project
+from handouts import workers
+from handouts.api import Limits
+from handouts.files import write_atomic
 
-from conftest import BRAND, HANDOUT, LOGO_SVG, run_cli
+from conftest import BRAND, HANDOUT, LOGO_SVG, build_project, run_cli
 
 NO_TEST_BRAND = {"content/brands/test/brand.yaml": None, "content/brands/test/logo.svg": None}
 
@@ -108,7 +109,9 @@ def test_manifest_records_each_pdf(three: Path) -> None:
         "content/brands/b01/brand.yaml",
         "content/brands/b01/logo.svg",
     ]
-    assert set(record["inputs"]) == {"content", "brand", "templates", "fonts", "tool", "options"}
+    assert set(record["inputs"]) == {
+        "content", "brand", "templates", "fonts", "settings", "tool", "options"
+    }
 
 
 def test_removed_brand_is_reported_then_pruned(three: Path) -> None:
@@ -143,14 +146,14 @@ def test_failed_render_keeps_the_previous_pdf_and_leaves_no_temp_file(three: Pat
 
 def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "a" / "doc.pdf"
-    builder.write_atomic(target, b"old")
+    write_atomic(target, b"old")
 
     def crash(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(OSError):
-        builder.write_atomic(target, b"new, half-written")
+        write_atomic(target, b"new, half-written")
     assert target.read_bytes() == b"old"
     assert [p.name for p in target.parent.iterdir()] == ["doc.pdf"]
 
@@ -199,12 +202,11 @@ def test_time_limit_and_page_cap(make_project, tmp_path: Path) -> None:
     root = make_project(
         {"content/handouts/sample.yaml": HANDOUT.replace("questions:\n", "questions:\n" + many, 1)}
     )
-    jobs = make_plan(load_project(root))
-    report = builder.build(jobs, tmp_path / "a", timeout=0.05)
+    report = build_project(root, tmp_path / "a", limits=Limits(timeout=0.05))
     (result,) = report.results
     assert result.status == "failed"
     assert "rendering took longer than 0.05 s and was stopped" in result.error
-    report = builder.build(jobs, tmp_path / "b", page_cap=3)
+    report = build_project(root, tmp_path / "b", limits=Limits(page_cap=3))
     (result,) = report.results
     assert result.status == "failed"
     assert "pages; the limit is 3" in result.error
@@ -259,8 +261,7 @@ def test_no_temporary_files_left_after_a_40_document_build(make_project, tmp_pat
 def test_dask_local_cluster_gives_identical_pdfs(make_project, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     root = make_project(_brands(2))
-    jobs = make_plan(load_project(root))
-    local = builder.build(jobs, tmp_path / "local", workers=1)
+    local = build_project(root, tmp_path / "local")
     assert local.ok()
     with (
         distributed.LocalCluster(
@@ -316,9 +317,8 @@ def test_check_errors_block_only_their_documents_and_grades_reach_the_manifest(
 def test_workers_are_recycled_without_hanging(make_project, tmp_path: Path, monkeypatch) -> None:
     """More documents than one set of workers may render: fresh pools take over, none hangs
     (ProcessPoolExecutor's own max_tasks_per_child deadlocks on Python 3.11)."""
-    monkeypatch.setattr(builder, "TASKS_PER_WORKER", 2)
+    monkeypatch.setattr(workers, "TASKS_PER_WORKER", 2)
     root = make_project({**NO_TEST_BRAND, **_brands(9)})
-    jobs = make_plan(load_project(root))
-    report = builder.build(jobs, tmp_path / "out", workers=2)
+    report = build_project(root, tmp_path / "out", workers=2)
     assert report.count("built") == 9
     assert len(list((tmp_path / "out").rglob("*.pdf"))) == 9

@@ -795,10 +795,13 @@ def test_cli_build_reports_problems_and_exits_1(make_project, files, expected):
     ran = run_cli("build", "-C", str(root))
 
     assert ran.code == 1, ran
-    assert ran.stderr == "".join(f"error: {line}\n" for line in expected)
+    # Every problem first, then the documents that file stopped, then the count.
+    assert ran.stderr.startswith("".join(f"error: {line}\n" for line in expected))
+    assert "has errors (see above)" in ran.stderr
+    assert "0 built, 0 skipped, 1 failed" in ran.stderr
     assert ran.stdout == ""
     assert "Traceback" not in ran.stderr + ran.stdout
-    assert not (root / "output").exists()
+    assert not list((root / "output").rglob("*.pdf"))
 
 
 def test_a_bad_id_from_the_file_name_is_blamed_on_the_name(make_project):

@@ -21,7 +21,7 @@ import pypdf
 import pytest
 import zxingcpp
 
-from handouts.build import Report, Result, build
+from handouts.results import Report, Result
 from handouts.errors import HandoutsError
 from handouts.plan import make_plan
 from handouts.project import load_project
@@ -33,6 +33,7 @@ from conftest import (
     HANDOUT,
     LOGO_SVG,
     REPO,
+    build_project,
     decode_qr_codes,
     normalise,
     page_images,
@@ -62,7 +63,7 @@ def yaml_line(text: str, needle: str) -> int:
 
 def run_build(root: Path, out: Path | None = None) -> tuple[Report, Path]:
     out = out or root.parent / "out"
-    report = build(make_plan(load_project(root)), out, workers=1)
+    report = build_project(root, out)
     return report, out
 
 

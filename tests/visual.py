@@ -32,12 +32,12 @@ def reference_path(layout: str) -> Path:
 
 
 def main() -> None:
-    from handouts import Filters, build_project
+    from handouts import api
 
     with tempfile.TemporaryDirectory() as out:
-        report = build_project(
-            HERE.parent, out, Filters(brands=[BRAND], languages=["en"]), workers=1
-        )
+        project = api.open_project(HERE.parent).raise_for_problems()
+        request = api.BuildRequest(api.Filters(brands=[BRAND], languages=["en"]), out=out)
+        report = api.build(project, request)
         for result in report.results:
             if not result.ok:
                 sys.exit(f"{result.label}: {result.error}")

@@ -1,6 +1,7 @@
 """handouts: structured patient-education FAQ content → clinic-branded PDF handouts.
 
-The public API is re-exported here lazily, so that ``handouts --help`` stays instant.
+The public API (``handouts.api``) is re-exported here lazily, so that ``handouts --help``
+stays instant.
 """
 
 from __future__ import annotations
@@ -14,15 +15,20 @@ _EXPORTS = {
     "HandoutsError": "errors",
     "Problem": "errors",
     "Project": "project",
-    "load_project": "project",
+    "open_project": "api",
+    "BuildRequest": "api",
+    "build": "api",
+    "check": "api",
+    "dry_run": "api",
+    "plan": "api",
+    "prune_outputs": "api",
     "Filters": "plan",
     "Job": "plan",
-    "make_plan": "plan",
-    "build_project": "build",
-    "Report": "build",
-    "Result": "build",
-    "run_checks": "checks",
+    "Plan": "plan",
+    "Report": "results",
+    "Result": "results",
     "CheckReport": "checks",
+    "Limits": "workers",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

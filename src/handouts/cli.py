@@ -10,17 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
+from .defaults import DEFAULT_PAGE_CAP, DEFAULT_TIMEOUT
+from .errors import HandoutsError
 
 EXIT_FAILED = 1
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+_stopped_by = {"sigterm": False}
 
 
 def _echo_problems(text: str, prefix: str = "error: ") -> None:
-    for line in text.splitlines():
-        click.secho(f"{prefix}{line}", fg="red", err=True)
+    from .console import echo_problems
+
+    echo_problems(text, prefix)
 
 
 _PROJECT_OPTION = click.option(
@@ -88,7 +94,8 @@ def cli() -> None:
     "workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes. Default: the number of CPUs. 1 renders in-process.",
+    help="Worker processes. Default: the number of CPUs (at most twice that). "
+    "1 renders in-process.",
 )
 @click.option(
     "--print-ready",
@@ -100,20 +107,21 @@ def cli() -> None:
 @click.option(
     "--prune",
     is_flag=True,
-    help="Remove outputs whose brand, handout, language or layout no longer exists.",
+    help="Remove outputs whose brand, handout, language or layout no longer exists "
+    "(only files this tool wrote and nobody changed since).",
 )
 @click.option("--strict", is_flag=True, help="Count warnings as failures.")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
-    default=60,
+    default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds one document may take before it is stopped.",
 )
 @click.option(
     "--page-cap",
     type=click.IntRange(min=1),
-    default=24,
+    default=DEFAULT_PAGE_CAP,
     show_default=True,
     help="Most pages one document may have; a longer one fails.",
 )
@@ -129,103 +137,69 @@ def cli() -> None:
     metavar="ADDRESS",
     help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).",
 )
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Fail at once if another build is writing to the output folder, instead of waiting.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-def build(
-    project_dir: Path,
-    out_dir: Path | None,
-    brands: tuple[str, ...],
-    handouts: tuple[str, ...],
-    layouts: tuple[str, ...],
-    languages: tuple[str, ...],
-    fmt: str,
-    workers: int | None,
-    print_ready: bool,
-    force: bool,
-    dry_run: bool,
-    prune: bool,
-    strict: bool,
-    timeout: float,
-    page_cap: int,
-    executor: str,
-    scheduler: str | None,
-    quiet: bool,
-) -> None:
+@click.pass_context
+def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any) -> None:
     """Build every handout for every brand (or the ones you name) into output/.
 
     Up-to-date files are skipped (see output/manifest.json); exit code 0 when every
-    document was built or skipped, 1 when any failed.
+    document was built or skipped, 1 when any failed or a file has errors.
     """
-    from . import build as builder
-    from .checks import run_checks
-    from .errors import HandoutsError
-    from .plan import Filters, make_plan
-    from .project import load_project
+    from . import api
+    from .console import BuildProgress, echo_problems, note, readability_lines, summary
 
-    if executor == "dask" and not scheduler:
-        raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+    filters = api.Filters(
+        o["brands"], o["handouts"], o["layouts"], o["languages"], o["print_ready"]
+    )
+    explicit_timeout = ctx.get_parameter_source("timeout") is not ParameterSource.DEFAULT
+    pool = _executor(o["executor"], o["scheduler"], explicit_timeout)
+    request = api.BuildRequest(
+        filters, [o["fmt"]], out_dir, o["force"], o["prune"], o["workers"], pool,
+        api.Limits(o["timeout"], o["page_cap"]), o["strict"], not o["no_wait"], note,
+    )  # fmt: skip
+    progress = BuildProgress(o["quiet"])
     try:
-        project = load_project(project_dir)
-        checks = run_checks(project, strict=strict)
-        filters = Filters(brands, handouts, layouts, languages, print_ready)
-        jobs = make_plan(project, filters, fmt)
-        out = (out_dir if out_dir is not None else project.root / "output").resolve()
-        stale = (
-            builder.stale_outputs(out, make_plan(project, Filters(print_ready=True), fmt))
-            if fmt == "pdf"
-            else []
-        )
-    except HandoutsError as exc:
-        _echo_problems(str(exc))
-        sys.exit(EXIT_FAILED)
-
-    if dry_run:
-        for result in builder.dry_run(jobs, out, force=force, checks=checks):
-            click.echo(f"{result.status:8} {result.output}  ({result.reason})")
-        for name in stale:
-            click.echo(f"{'prune' if prune else 'stale':8} {name}  (no longer in the plan)")
-        return
-    if stale:
-        if prune:
-            builder.prune(out, stale)
-        for name in stale:
-            verb = "removed" if prune else "stale  "
-            hint = "" if prune else "  (no longer in the plan; --prune removes it)"
-            if not quiet or not prune:
-                click.echo(f"{verb} {name}{hint}", err=not prune)
-
-    pool = _executor(executor, scheduler)
-    progress = _Progress(quiet)
-    try:
-        report = builder.build(
-            jobs,
-            out,
-            workers=workers or os.cpu_count() or 1,
-            executor=pool,
-            force=force,
-            timeout=timeout,
-            page_cap=page_cap,
-            checks=checks,
-            on_start=progress.start,
-            on_result=progress.result,
-        )
+        project = api.open_project(project_dir)
+        echo_problems(project.problems)
+        checks = api.check(project, strict=o["strict"])
+        if o["dry_run"]:
+            sys.exit(_preview(api.dry_run(project, request, checks), o["prune"]))
+        report = api.build(project, request, checks=checks, progress=progress)
     except HandoutsError as exc:
         progress.stop()
-        _echo_problems(str(exc))
+        echo_problems(str(exc))
         sys.exit(EXIT_FAILED)
     finally:
         if pool is not None:
             pool.shutdown()
     progress.stop()
-    # Only the warnings about what this build makes count (a --brand build ignores others).
-    warnings = [f for f in checks.warnings if any(f.concerns(j) for j in jobs)]
-    _checks_summary(
-        checks, warnings, {(j.handout.id, j.handout.language) for j in jobs}, quiet, strict
-    )
-    _summary(report, out, quiet, strict)
+    if not o["quiet"]:
+        for line in readability_lines(report.readability):
+            click.echo(line)
+    warnings = len(report.check_warnings)
+    out = api.output_dir(project, out_dir)
+    summary(report, out, o["quiet"], o["strict"], warnings)
     if report.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    ok = report.ok(strict) and not (strict and warnings)
+        sys.exit(_stop_code())
+    ok = report.ok(o["strict"]) and not (o["strict"] and warnings) and not project.problems
     sys.exit(0 if ok else EXIT_FAILED)
+
+
+def _preview(preview: Any, prune: bool) -> int:
+    from .console import clean, note
+
+    for result in preview.results:
+        click.echo(clean(f"{result.status:8} {result.output}  ({result.reason})"))
+    for name in preview.stale:
+        click.echo(clean(f"{'prune' if prune else 'stale':8} {name}  (no longer in the plan)"))
+    for line in preview.notes:
+        note(f"note: {line}")
+    return 0
 
 
 @cli.command()
@@ -248,20 +222,22 @@ def check(project_dir: Path, fmt: str, strict: bool) -> None:
     """
     import json
 
-    from .checks import format_text, run_checks, to_json
-    from .errors import HandoutsError
-    from .project import load_project
+    from . import api
+    from .checks import format_text, to_json
+    from .console import clean, echo_problems
 
     try:
-        report = run_checks(load_project(project_dir), strict=strict)
+        project = api.open_project(project_dir)
+        report = api.check(project, strict=strict)
     except HandoutsError as exc:
-        _echo_problems(str(exc))
+        echo_problems(str(exc))
         sys.exit(EXIT_FAILED)
+    echo_problems(project.problems)
     if fmt == "json":
-        click.echo(json.dumps(to_json(report), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(to_json(report, project.problems), indent=2, ensure_ascii=False))
     else:
-        click.echo(format_text(report), nl=False)
-    sys.exit(report.exit_code(strict))
+        click.echo(clean(format_text(report)), nl=False)
+    sys.exit(EXIT_FAILED if project.problems else report.exit_code(strict))
 
 
 @cli.command()
@@ -330,9 +306,17 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(make_schema(kind), indent=2, ensure_ascii=False))
 
 
-def _executor(kind: str, scheduler: str | None) -> Any:
+def _executor(kind: str, scheduler: str | None, explicit_timeout: bool) -> Any:
     if kind != "dask":
         return None
+    if not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+    if explicit_timeout:
+        raise click.UsageError(
+            "--timeout cannot be enforced on Dask workers: they render in threads, which "
+            "cannot be stopped; leave --timeout out (the page cap still applies), or build "
+            "with local workers"
+        )
     try:
         from distributed import Client
     except ImportError:
@@ -345,133 +329,35 @@ def _executor(kind: str, scheduler: str | None) -> Any:
         raise click.UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
 
 
-class _Progress:
-    """A rich progress bar on a terminal; one plain line per document otherwise."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: Any = None
-        self.task: Any = None
-
-    def start(self, total: int, todo: int) -> None:
-        if self.quiet or not sys.stderr.isatty() or not todo:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.bar = Progress(
-            TextColumn("building"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.bar.start()
-        self.task = self.bar.add_task("build", total=todo)
-
-    def result(self, result: Any) -> None:
-        if self.bar is not None and result.status != "skipped":
-            self.bar.advance(self.task)
-        if result.status == "failed":
-            self._print(f"FAILED  {result.output}", err=True, fg="red")
-            for line in result.error.splitlines():
-                self._print(f"  error: {line}", err=True, fg="red")
-            return
-        for warning in result.warnings:
-            self._print(f"  warning: {result.output}: {warning}", err=True, fg="yellow")
-        if self.quiet or (self.bar is not None and result.status == "skipped"):
-            return
-        if result.status == "skipped":
-            self._print(f"skipped {result.output}  (up to date)")
-        else:
-            self._print(
-                f"built   {result.output}  ({result.pages} page{'s' if result.pages != 1 else ''}, "
-                f"{result.bytes / 1024:.0f} KB, {result.seconds:.2f} s; {result.reason})"
-            )
-
-    def _print(self, text: str, err: bool = False, **style: Any) -> None:
-        if self.bar is not None:
-            self.bar.console.print(text, style=style.get("fg"), highlight=False, markup=False)
-        else:
-            click.secho(text, err=err, **style)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
+def _stop_code() -> int:
+    return EXIT_TERMINATED if _stopped_by["sigterm"] else EXIT_INTERRUPTED
 
 
-def _checks_summary(
-    checks: Any, warnings: list[Any], handouts: set[tuple[str, str]], quiet: bool, strict: bool
-) -> None:
-    """The reading level of what was built, and how many check warnings there are."""
-    from .checks import readability_summary
-
-    if quiet and not (strict and warnings):
-        return
-    for handout_id, language in sorted(handouts):
-        figures = readability_summary(checks, handout_id, language)
-        if figures.get("scale") == "grade":
-            click.echo(
-                f"reading grade {figures['grade']:.1f} (target {figures['target_grade']})"
-                f": {handout_id} ({language})"
-            )
-        elif figures:
-            click.echo(
-                f"reading ease {figures['fernandez_huerta']:.1f} "
-                f"(Fernández-Huerta, higher is easier): {handout_id} ({language})"
-            )
-    if warnings:
-        counted = " (--strict counts them as failures)" if strict else ""
-        click.secho(
-            f"{len(warnings)} check warning(s){counted}; `handouts check` lists them",
-            fg="red" if strict else "yellow",
-            err=True,
-        )
-
-
-def _summary(report: Any, out: Path, quiet: bool, strict: bool) -> None:
-    built, skipped, failed = (report.count(s) for s in ("built", "skipped", "failed"))
-    rate = f" ({built / report.seconds:.1f} documents/s)" if report.seconds and built else ""
-    line = (
-        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s"
-        f"{rate} → {out}"
-    )
-    bad = not report.ok(strict)
-    if report.interrupted:
-        click.secho(
-            "stopped: finished files and the manifest are kept; build again to continue.",
-            fg="yellow",
-            err=True,
-        )
-    if strict and report.warned:
-        click.secho(
-            f"{len(report.warned)} document(s) had warnings (--strict counts them as failures)",
-            fg="red",
-            err=True,
-        )
-    if not quiet or bad:
-        click.echo(line, err=bad)
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (CI cancelling, `systemctl stop`) stops a build like Ctrl-C does."""
+    _stopped_by["sigterm"] = True
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point; no traceback ever reaches the user."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli.main(args=argv, prog_name="handouts", standalone_mode=True)
-    except KeyboardInterrupt:
+        code = cli.main(args=argv, prog_name="handouts", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.secho("stopped.", fg="yellow", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(_stop_code())
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except SystemExit:
         raise
     except Exception as exc:  # an unexpected failure is our bug, not the user's
-        click.secho(f"internal error: {type(exc).__name__}: {exc}", fg="red", err=True)
+        from .console import clean
+
+        click.secho(f"internal error: {type(exc).__name__}: {clean(str(exc))}", fg="red", err=True)
         click.echo(
             "This is a bug in handouts. Please report it with the command you ran; "
             "set HANDOUTS_DEBUG=1 to see the details.",
@@ -480,3 +366,4 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("HANDOUTS_DEBUG"):
             raise
         sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)

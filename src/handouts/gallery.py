@@ -7,18 +7,14 @@ manifest, so documents skipped as up to date are shown too.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
+from .files import write_atomic
+from .manifest import thumbnail_name
+
 INDEX = "index.html"
-THUMBNAILS = "gallery"  # output/gallery/<brand>/<document>.png
 THUMBNAIL_DPI = 30
-
-
-def thumbnail_name(output: str) -> str:
-    """``riverside/x.en.leaflet.pdf`` → ``gallery/riverside/x.en.leaflet.png``."""
-    return f"{THUMBNAILS}/{output.removesuffix('.pdf')}.png"
 
 
 def thumbnail_png(pdf: bytes) -> bytes:
@@ -54,11 +50,18 @@ def write_gallery(
     brands: dict[str, dict[str, Any]] = {}
     for output, record in sorted(records.items()):
         brand = brands.setdefault(
-            record.get("brand", output.split("/")[0]),
-            {"name": record.get("brand_name", ""), "documents": []},
+            output.split("/")[0], {"name": record.get("brand_name", ""), "documents": []}
         )
+        # Computed, never read from the record: the manifest is data from disk.
+        thumbnail = thumbnail_name(output)
+        size = record.get("bytes", 0)
         brand["documents"].append(
-            {**record, "output": output, "kb": round(record.get("bytes", 0) / 1024)}
+            {
+                **record,
+                "output": output,
+                "thumbnail": thumbnail if (out_dir / thumbnail).is_file() else None,
+                "kb": round(size / 1024) if isinstance(size, int) else "?",
+            }
         )
     html = (
         template_env(template_dirs)
@@ -66,7 +69,5 @@ def write_gallery(
         .render(brands=brands, total=len(records))
     )
     target = out_dir / INDEX
-    tmp = target.with_name(f".{INDEX}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomic(target, html)
     return target

@@ -114,3 +114,26 @@ def check(text: str) -> list[LinkIssue]:
 def to_html(text: str) -> str:
     """Render checked Markdown to HTML. Call ``check`` first: this does not re-validate."""
     return _parser().render(text)
+
+
+def blocks(text: str) -> list[str]:
+    """The paragraphs and list items of ``text`` as plain text (line breaks as spaces)."""
+    found: list[str] = []
+    for token in parse(text):
+        if token.type != "inline":
+            continue
+        parts: list[str] = []
+        for child in token.children or ():
+            if child.type in ("text", "code_inline"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append(" ")
+        joined = " ".join("".join(parts).split())
+        if joined:
+            found.append(joined)
+    return found
+
+
+def plain(text: str) -> str:
+    """``text`` as the characters that get printed (blocks separated by blank lines)."""
+    return "\n\n".join(blocks(text))

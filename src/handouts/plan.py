@@ -1,23 +1,24 @@
-"""The build plan: one Job per (brand, handout, language, layout) a brand asks for, each keyed
-by a SHA-256 of every input that can change its output."""
+"""The build plan: one Job per (brand, handout, language, layout, format) the brands ask for,
+each keyed by a SHA-256 of every input that can change its output, and one Blocked entry per
+document that cannot be made because a file it depends on has errors."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 
-from . import __version__
+from . import __version__, formats
 from .assets import font_families
 from .errors import HandoutsError, Problem
 from .models import LayoutSpec, did_you_mean
-from .project import LoadedBrand, LoadedHandout, Project
+from .project import SETTINGS, Broken, LoadedBrand, LoadedHandout, Project
 
 # Bump when the meaning of a key changes (e.g. a new input is hashed).
-KEY_SCHEMA = 1
+KEY_SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -27,23 +28,33 @@ class Job:
     layout: str
     template_dirs: tuple[Path, ...]
     font_dirs: tuple[Path, ...]
-    fmt: str = "pdf"
+    fmt: str = "pdf"  # the name of an output format (formats.get)
     spec: LayoutSpec = field(default_factory=LayoutSpec)
     max_pages: int | None = None
-    print_ready: bool = False
     inputs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     sources: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     @property
+    def format(self) -> formats.Format:
+        return formats.get(self.fmt)
+
+    @property
+    def print_ready(self) -> bool:
+        return self.format.print_ready
+
+    @property
     def label(self) -> str:
-        """``brand/handout.lang.layout``, also the output path without its suffix."""
+        """``brand/handout.lang.layout``: what the summary calls the document."""
         h = self.handout
-        print_ready = ".print" if self.print_ready else ""
-        return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{print_ready}"
+        return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{self.format.label_suffix}"
 
     @property
     def output(self) -> PurePosixPath:
-        return PurePosixPath(f"{self.label}.{self.fmt}")
+        """The document's path inside the output folder (unique within a plan)."""
+        h = self.handout
+        return PurePosixPath(
+            f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{self.format.suffix}"
+        )
 
     @property
     def key(self) -> str:
@@ -51,6 +62,27 @@ class Job:
         for name, value in sorted(self.inputs.items()):
             digest.update(f"{name}={value}\n".encode())
         return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A document that is not made because a file it depends on has errors."""
+
+    label: str
+    output: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    jobs: tuple[Job, ...]
+    blocked: tuple[Blocked, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
 
 
 @dataclass(frozen=True)
@@ -74,7 +106,10 @@ class _Hasher:
 
     def file(self, path: Path) -> str:
         if path not in self._files:
-            self._files[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            try:
+                self._files[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:  # gone or unreadable since loading: never up to date
+                self._files[path] = "unreadable"
         return self._files[path]
 
     def files(self, paths: Iterable[Path], root: Path | None = None) -> str:
@@ -116,11 +151,13 @@ def _inputs(
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     faces = font_families(project.font_dirs).get(brand.brand.font, ())
     brand_files = [brand.path, *([brand.logo] if brand.logo else [])]
+    settings = project.root / SETTINGS
     inputs = {
         "content": hasher.file(handout.path),
         "brand": hasher.files(brand_files),
         "templates": hasher.tree(project.template_dirs),
         "fonts": hasher.files(f.path for f in faces),
+        "settings": hasher.file(settings) if settings.is_file() else "none",
         "tool": _versions(),
         "options": f"layout={layout}; {options}",
     }
@@ -156,57 +193,146 @@ def _max_pages(spec: LayoutSpec, handout_max: int | None, brand_max: int | None)
     return min(limit, brand_max) if brand_max else limit
 
 
-def make_plan(project: Project, filters: Filters = Filters(), fmt: str = "pdf") -> list[Job]:
-    """Every job the brands ask for, narrowed by ``filters``; an unknown filter value is an
-    error rather than an empty build."""
+def check_filters(project: Project, filters: Filters) -> None:
+    """Raise HandoutsError for a filter value that names nothing (rather than build nothing);
+    names of files with errors count, so that their documents are reported as failed."""
+    brand_ids = {b.id for b in project.brands} | set(project.broken_of("brand"))
+    languages = {h.language for h in project.handouts} | {
+        b.language for b in project.broken if b.language
+    }
     problems = (
-        _check_filter(filters.brands, {b.id for b in project.brands}, "brand")
-        + _check_filter(filters.handouts, {h.id for h in project.handouts}, "handout")
+        _check_filter(filters.brands, brand_ids, "brand")
+        + _check_filter(filters.handouts, set(project.handout_ids(with_broken=True)), "handout")
         + _check_filter(filters.layouts, set(project.layouts), "layout")
-        + _check_filter(filters.languages, {h.language for h in project.handouts}, "lang")
+        + _check_filter(filters.languages, languages, "lang")
     )
     if problems:
         raise HandoutsError(problems)
+
+
+def make_plan(
+    project: Project, filters: Filters = Filters(), fmt: str | Sequence[str] = "pdf"
+) -> Plan:
+    """Every document the brands ask for, narrowed by ``filters``, in each of the formats
+    ``fmt`` (print-ready versions are added for brands that ask, or with the filter)."""
+    check_filters(project, filters)
+    names = [fmt] if isinstance(fmt, str) else list(fmt)
+    wanted_formats = [formats.get(name) for name in names]
     jobs: list[Job] = []
+    blocked: list[Blocked] = []
     hasher = _Hasher()
-    handout_ids = sorted({h.id for h in project.handouts})
+    planner = _Planner(project, filters)
     for brand in project.brands:
-        b = brand.brand
-        if filters.brands and brand.id not in filters.brands:
+        if not planner.wants("brands", brand.id):
             continue
-        wanted = handout_ids if b.handouts == "all" else list(b.handouts)
-        for hid in wanted:
-            if filters.handouts and hid not in filters.handouts:
-                continue
-            versions = project.handout_versions(hid)
-            for lang in b.languages:
-                if (filters.languages and lang not in filters.languages) or lang not in versions:
-                    continue
-                for layout in b.layouts:
-                    if filters.layouts and layout not in filters.layouts:
+        for fmt_obj in wanted_formats:
+            chosen = [fmt_obj]
+            if fmt_obj.name == "pdf" and (brand.brand.print_ready or filters.print_ready):
+                chosen.append(formats.get("print"))
+            for f in chosen:
+                for doc in planner.documents(brand, f):
+                    if isinstance(doc, Blocked):
+                        blocked.append(doc)
                         continue
-                    spec = project.specs[layout]
-                    max_pages = _max_pages(spec, versions[lang].handout.max_pages, b.max_pages)
-                    for print_ready in (
-                        (False, True) if b.print_ready or filters.print_ready else (False,)
-                    ):
-                        options = f"format={fmt}; max_pages={max_pages}; print_ready={print_ready}"
-                        inputs, sources = _inputs(
-                            hasher, project, brand, versions[lang], layout, options
+                    handout, layout = doc
+                    spec = project.specs.get(layout, LayoutSpec())
+                    max_pages = _max_pages(spec, handout.handout.max_pages, brand.brand.max_pages)
+                    options = f"format={f.name}; max_pages={max_pages}"
+                    inputs, sources = _inputs(hasher, project, brand, handout, layout, options)
+                    jobs.append(
+                        Job(
+                            brand,
+                            handout,
+                            layout,
+                            project.template_dirs,
+                            project.font_dirs,
+                            f.name,
+                            spec,
+                            max_pages,
+                            inputs,
+                            sources,
                         )
-                        jobs.append(
-                            Job(
-                                brand,
-                                versions[lang],
-                                layout,
-                                project.template_dirs,
-                                project.font_dirs,
-                                fmt,
-                                spec,
-                                max_pages,
-                                print_ready,
-                                inputs,
-                                sources,
-                            )
-                        )
-    return jobs
+                    )
+    blocked += planner.broken_brands()
+    return Plan(tuple(jobs), tuple(blocked))
+
+
+class _Planner:
+    """Which documents one brand asks for, and which of them a broken file blocks."""
+
+    def __init__(self, project: Project, filters: Filters) -> None:
+        self.project = project
+        self.filters = filters
+        self.broken_handouts = project.broken_of("handout")
+        self.broken_layouts = project.broken_of("layout")
+        self.settings = project.broken_of("settings").get("settings")
+
+    def wants(self, kind: str, value: str) -> bool:
+        chosen = getattr(self.filters, kind)
+        return not chosen or value in chosen
+
+    def documents(
+        self, brand: LoadedBrand, f: formats.Format
+    ) -> Iterable[tuple[LoadedHandout, str] | Blocked]:
+        b = brand.brand
+        layouts = b.layouts if f.per_layout else [f.name]
+        for i, hid in enumerate(self.project.wanted_by(brand)):
+            if not self.wants("handouts", hid):
+                continue
+            versions = self.project.handout_versions(hid)
+            for lang in b.languages:
+                if not self.wants("languages", lang):
+                    continue
+                for layout in layouts:
+                    if f.per_layout and not self.wants("layouts", layout):
+                        continue
+                    label = f"{brand.id}/{hid}.{lang}.{layout}{f.label_suffix}"
+                    output = f"{brand.id}/{hid}.{lang}.{layout}{f.suffix}"
+                    broken = self._broken(brand, i, hid, lang, layout, versions)
+                    if broken is not None:
+                        yield Blocked(label, output, str(broken))
+                    elif lang in versions:
+                        yield versions[lang], layout
+
+    def _broken(
+        self,
+        brand: LoadedBrand,
+        index: int,
+        hid: str,
+        lang: str,
+        layout: str,
+        versions: dict[str, LoadedHandout],
+    ) -> Problem | None:
+        """Why a broken file stops this document, or None."""
+        if self.settings:
+            return _see_above(self.settings[0], "the project settings have errors")
+        if lang not in versions:
+            files = [b for b in self.broken_handouts.get(hid, ()) if b.language == lang]
+            if files:
+                if brand.brand.handouts == "all":
+                    return _see_above(files[0], f"handout '{hid}' has errors")
+                return brand.problem(
+                    ("handouts", index),
+                    f"handout '{hid}' has errors (see above)",
+                    f"fix {files[0].display}; this document is then built too",
+                )
+            return None
+        if layout in self.broken_layouts:
+            return _see_above(self.broken_layouts[layout][0], f"layout '{layout}' has errors")
+        return None
+
+    def broken_brands(self) -> list[Blocked]:
+        """One entry per brand file with errors: what it would have made is unknown."""
+        return [
+            Blocked(name, f"{name}/", str(_see_above(files[0], f"brand '{name}' has errors")))
+            for name, files in self.project.broken_of("brand").items()
+            if self.wants("brands", name)
+        ]
+
+
+def _see_above(broken: Broken, message: str) -> Problem:
+    return Problem(
+        broken.display,
+        f"{message} (see above)",
+        hint="fix them, then build again",
+    )

@@ -1,44 +1,38 @@
 """A project on disk: its handouts, brands, templates and fonts, loaded and cross-checked.
 
-Every problem in every file is collected before anything is raised, so an editor sees the
-whole list at once.
+Every file is loaded on its own: a file with errors is reported (every problem in it at once)
+and left out with what depends on it, and the rest of the project stays usable. Each left-out
+file is remembered as ``Broken``, so that what depends on it can say why it is not built
+instead of reporting a false "no handout has the id".
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal
 
 from . import markup
 from .assets import builtin_dir, font_families, image_problem
 from .errors import HandoutsError, Problem
 from .models import Brand, Handout, LayoutSpec, Settings, did_you_mean, parse
-from .yamlio import Document, KeyPath, Mark, format_key, load_yaml
-
-T = TypeVar("T")
+from .yamlio import Document, KeyPath, Mark, format_key, load_yaml, located_problem
 
 SETTINGS = "handouts.yaml"  # optional project settings at the project's root
+DEFAULT_FONT = "Atkinson Hyperlegible"
 
 
-def _located(
-    display: str, marks: dict[KeyPath, Mark], key: KeyPath, message: str, hint: str
-) -> Problem:
-    """A Problem at ``key`` (or its nearest located ancestor), for errors found after loading."""
-    probe = key
-    while probe and probe not in marks:
-        probe = probe[:-1]
-    mark = marks.get(probe)
-    return Problem(
-        display,
-        message,
-        mark.line if mark else None,
-        mark.col if mark else None,
-        format_key(key),
-        hint,
-    )
+@dataclass(frozen=True)
+class Broken:
+    """A file that did not load; everything that depends on it is skipped and counted."""
+
+    kind: Literal["handout", "brand", "settings", "layout"]
+    name: str  # the handout id or brand id (from the file or folder name), or the layout
+    display: str  # the file as shown to users
+    language: str | None = None  # for handouts: from the file name
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,71 @@ class LoadedHandout:
         return self.handout.language
 
     def problem(self, key: KeyPath, message: str, hint: str = "") -> Problem:
-        return _located(self.display, self.marks, key, message, hint)
+        return located_problem(self.display, self.marks, key, message, hint)
+
+    # The handout as the checks see it, computed once here rather than in each check.
+
+    @cached_property
+    def cited(self) -> frozenset[str]:
+        """The ids of the references some notice or question cites (only those are printed)."""
+        doc = self.handout
+        return frozenset(s for item in (*doc.notices, *doc.questions) for s in item.sources)
+
+    @cached_property
+    def prose(self) -> tuple[tuple[KeyPath, str], ...]:
+        """The running text, as Markdown: notices, answers and the closing text."""
+        doc = self.handout
+        texts: list[tuple[KeyPath, str]] = [
+            (("notices", i, "text"), n.text) for i, n in enumerate(doc.notices)
+        ]
+        texts += [(("questions", i, "answer"), q.answer) for i, q in enumerate(doc.questions)]
+        if doc.closing and doc.closing.text:
+            texts.append((("closing", "text"), doc.closing.text))
+        return tuple(texts)
+
+    @cached_property
+    def headings(self) -> tuple[tuple[KeyPath, str], ...]:
+        """Title, subtitle, questions and the closing heading."""
+        doc = self.handout
+        texts: list[tuple[KeyPath, str | None]] = [
+            (("title",), doc.title),
+            (("subtitle",), doc.subtitle),
+        ]
+        texts += [(("questions", i, "question"), q.question) for i, q in enumerate(doc.questions)]
+        if doc.closing:
+            texts.append((("closing", "heading"), doc.closing.heading))
+        return tuple((k, t) for k, t in texts if t)
+
+    @cached_property
+    def printed_texts(self) -> tuple[tuple[KeyPath, str], ...]:
+        """Everything of the handout that gets printed, as plain text, with its key."""
+        doc = self.handout
+        prose = dict(self.prose)
+        texts: list[tuple[KeyPath, str | None]] = [
+            (("title",), doc.title),
+            (("subtitle",), doc.subtitle),
+        ]
+        if doc.review:
+            texts += [(("review", "reviewed_by"), doc.review.reviewed_by)]
+            texts += [(("review", "version"), str(doc.review.version))]
+        if doc.translation:
+            texts += [(("translation", "translated_by"), doc.translation.translated_by)]
+            texts += [(("translation", "reviewed_by"), doc.translation.reviewed_by)]
+        for i, _ in enumerate(doc.notices):
+            texts.append((("notices", i, "text"), markup.plain(prose[("notices", i, "text")])))
+        for i, q in enumerate(doc.questions):
+            texts.append((("questions", i, "question"), q.question))
+            texts.append((("questions", i, "answer"), markup.plain(q.answer)))
+        for i, ref in enumerate(doc.references):
+            if ref.id not in self.cited:
+                continue  # never printed
+            for name in ("title", "authors", "journal", "publisher", "volume"):
+                texts.append((("references", i, name), getattr(ref, name)))
+            texts.append((("references", i, "url"), ref.link))
+        if doc.closing:
+            texts.append((("closing", "heading"), doc.closing.heading))
+            texts.append((("closing", "text"), markup.plain(doc.closing.text or "")))
+        return tuple((k, t) for k, t in texts if t)
 
 
 @dataclass(frozen=True)
@@ -72,7 +130,7 @@ class LoadedBrand:
     marks: dict[KeyPath, Mark]
 
     def problem(self, key: KeyPath, message: str, hint: str = "") -> Problem:
-        return _located(self.display, self.marks, key, message, hint)
+        return located_problem(self.display, self.marks, key, message, hint)
 
     @property
     def id(self) -> str:
@@ -90,9 +148,51 @@ class Project:
     layouts: tuple[str, ...]
     specs: dict[str, LayoutSpec]
     settings: Settings = field(default_factory=Settings)
+    problems: tuple[Problem, ...] = ()  # every problem in every file, in file order
+    broken: tuple[Broken, ...] = ()  # the files those problems left out
 
     def handout_versions(self, handout_id: str) -> dict[str, LoadedHandout]:
         return {h.language: h for h in self.handouts if h.id == handout_id}
+
+    def broken_of(self, kind: str) -> dict[str, list[Broken]]:
+        found: dict[str, list[Broken]] = {}
+        for b in self.broken:
+            if b.kind == kind:
+                found.setdefault(b.name, []).append(b)
+        return found
+
+    def handout_ids(self, *, with_broken: bool = False) -> list[str]:
+        """Every handout id, sorted; with ``with_broken``, also those of files with errors."""
+        ids = {h.id for h in self.handouts}
+        if with_broken:
+            ids |= set(self.broken_of("handout"))
+        return sorted(ids)
+
+    def wanted_by(self, brand: LoadedBrand) -> list[str]:
+        """The handout ids a brand asks for (`all`, or its list), files with errors included:
+        this is the one place that decides which handouts a brand prints."""
+        if brand.brand.handouts == "all":
+            return self.handout_ids(with_broken=True)
+        return list(brand.brand.handouts)
+
+    def brands_printing(self, handout: LoadedHandout) -> list[LoadedBrand]:
+        """The brands that print ``handout`` in its language."""
+        return [
+            b
+            for b in self.brands
+            if handout.id in self.wanted_by(b) and handout.language in b.brand.languages
+        ]
+
+    def layouts_of(self, brands: Iterable[LoadedBrand]) -> list[str]:
+        """The layouts those brands use, in the project's order."""
+        wanted = {layout for b in brands for layout in b.brand.layouts}
+        return [name for name in self.layouts if name in wanted and name in self.specs]
+
+    def raise_for_problems(self) -> Project:
+        """All or nothing: raise HandoutsError listing every problem, else return self."""
+        if self.problems:
+            raise HandoutsError(self.problems)
+        return self
 
 
 def _display(path: Path, root: Path) -> str:
@@ -108,31 +208,52 @@ def _layouts(template_dirs: Iterable[Path]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def layout_file(template_dirs: tuple[Path, ...], name: str) -> Path | None:
+    """The layout.yaml in use for layout ``name``: the project's own first, else built-in."""
+    return next(
+        (d / name / "layout.yaml" for d in template_dirs if (d / name / "layout.yaml").is_file()),
+        None,
+    )
+
+
 def _load_specs(
-    template_dirs: tuple[Path, ...], layouts: tuple[str, ...], root: Path, problems: list[Problem]
+    template_dirs: tuple[Path, ...], layouts: tuple[str, ...], root: Path, out: _Collected
 ) -> dict[str, LayoutSpec]:
-    """Each layout's layout.yaml (the project's own first), or the defaults."""
+    """Each layout's layout.yaml, or the defaults; a layout whose file has errors is left out."""
     specs: dict[str, LayoutSpec] = {}
     for name in layouts:
-        path = next(
-            (
-                d / name / "layout.yaml"
-                for d in template_dirs
-                if (d / name / "layout.yaml").is_file()
-            ),
-            None,
-        )
+        path = layout_file(template_dirs, name)
+        if path is None:
+            specs[name] = LayoutSpec()
+            continue
+        display = _display(path, root)
         try:
-            specs[name] = (
-                parse(LayoutSpec, load_yaml(path, _display(path, root))) if path else LayoutSpec()
-            )
+            specs[name] = parse(LayoutSpec, load_yaml(path, display))
         except HandoutsError as exc:
-            problems.extend(exc.problems)
+            out.fail(Broken("layout", name, display), exc.problems)
     return specs
 
 
-def load_project(root: Path | str) -> Project:
-    """Load and cross-check everything under ``root``; raise HandoutsError on any problem."""
+class _Collected:
+    """Problems and left-out files, gathered while loading."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.broken: list[Broken] = []
+
+    def fail(self, broken: Broken, problems: Iterable[Problem]) -> None:
+        self.broken.append(broken)
+        self.problems.extend(problems)
+
+
+def load_project(root: Path | str, *, keep_going: bool = False) -> Project:
+    """Load and cross-check everything under ``root``.
+
+    With ``keep_going`` every file is loaded on its own and the project comes back with its
+    ``problems`` and ``broken`` files listed (what front ends use: one bad file never stops
+    the rest); without it any problem raises HandoutsError listing them all. A missing
+    project folder raises either way.
+    """
     root = Path(root).resolve()
     content = root / "content"
     if not root.is_dir():
@@ -150,110 +271,111 @@ def load_project(root: Path | str) -> Project:
     template_dirs = tuple(d for d in (root / "templates", builtin_dir("templates")) if d.is_dir())
     font_dirs = tuple(d for d in (root / "fonts", builtin_dir("fonts")) if d.is_dir())
     layouts = _layouts(template_dirs)
-    problems: list[Problem] = []
-    specs = _load_specs(template_dirs, layouts, root, problems)
+    out = _Collected()
+    specs = _load_specs(template_dirs, layouts, root, out)
     settings = Settings()
-    if (root / SETTINGS).is_file():
+    if (root / SETTINGS).is_file() or (root / SETTINGS).is_symlink():
         try:
             settings = parse(Settings, load_yaml(root / SETTINGS, SETTINGS))
         except HandoutsError as exc:
-            problems.extend(exc.problems)
+            out.fail(Broken("settings", "settings", SETTINGS), exc.problems)
 
-    handout_files = sorted((content / "handouts").glob("*.yaml")) + sorted(
-        (content / "handouts").glob("*.yml")
-    )
-    handouts = _collect(handout_files, lambda p: _load_handout(p, root), problems)
-    ids = {h.id for h in handouts}
-    seen: dict[tuple[str, str], LoadedHandout] = {}
-    for h in handouts:
-        other = seen.setdefault((h.id, h.language), h)
-        if other is not h:
-            problems.append(
-                Problem(
-                    h.display,
-                    f"handout '{h.id}' in language '{h.language}' is "
-                    f"also defined in {other.display}",
-                    1,
-                    1,
-                    "id",
-                    "give one of them another id or language",
-                )
-            )
-
-    brand_files = sorted((content / "brands").glob("*/brand.yaml"))
-    for folder in sorted(p for p in (content / "brands").glob("*") if p.is_dir()):
-        if not (folder / "brand.yaml").is_file() and any(folder.iterdir()):
-            problems.append(
-                Problem(
-                    _display(folder, root),
-                    "this brand folder has no brand.yaml",
-                    hint="add one (handouts new brand writes a starter), rename brand.yml to "
-                    "brand.yaml, or remove the folder",
-                )
-            )
-    families = font_families(font_dirs)
-    brands = _collect(
-        brand_files, lambda p: _load_brand(p, root, ids, layouts, tuple(families)), problems
-    )
-    seen_brands: dict[str, LoadedBrand] = {}
-    for b in brands:
-        other_brand = seen_brands.setdefault(b.id, b)
-        if other_brand is not b:
-            problems.append(
-                Problem(
-                    b.display,
-                    f"brand id '{b.id}' is also used by {other_brand.display}",
-                    1,
-                    1,
-                    "id",
-                    "use a unique id",
-                )
-            )
-    if problems:
-        raise HandoutsError(problems)
-    if not handouts:
-        raise HandoutsError(
+    handouts = _load_handouts(content / "handouts", root, out)
+    families = tuple(font_families(font_dirs))
+    good_ids = {h.id for h in handouts}
+    broken_ids = {b.name for b in out.broken if b.kind == "handout"}
+    brands = _load_brands(content / "brands", root, good_ids, broken_ids, layouts, families, out)
+    if not handouts and not broken_ids:
+        out.problems.append(
             Problem(
                 _display(content / "handouts", root),
                 "no handouts found",
                 hint="add a file such as content/handouts/my-topic.yaml",
             )
         )
-    if not brands:
-        raise HandoutsError(
+    if not brands and not any(b.kind == "brand" for b in out.broken):
+        out.problems.append(
             Problem(
                 _display(content / "brands", root),
                 "no brands found",
                 hint="add a folder such as content/brands/my-clinic/ with a brand.yaml",
             )
         )
-    return Project(
-        root, tuple(handouts), tuple(brands), template_dirs, font_dirs, layouts, specs, settings
+    project = Project(
+        root,
+        tuple(handouts),
+        tuple(brands),
+        template_dirs,
+        font_dirs,
+        layouts,
+        specs,
+        settings,
+        tuple(out.problems),
+        tuple(out.broken),
     )
-
-
-def _collect(paths: list[Path], load: Callable[[Path], T], problems: list[Problem]) -> list[T]:
-    loaded: list[T] = []
-    for path in paths:
-        try:
-            loaded.append(load(path))
-        except HandoutsError as exc:
-            problems.extend(exc.problems)
-    return loaded
+    return project if keep_going else project.raise_for_problems()
 
 
 # ---------------------------------------------------------------- handouts
 
 
-def _load_handout(path: Path, root: Path) -> LoadedHandout:
-    doc = load_yaml(path, _display(path, root))
+def _name_parts(path: Path) -> tuple[str, str]:
+    """The id and language a handout file's name gives: ``x.es.yaml`` → (x, es)."""
+    stem, _, lang = path.stem.partition(".")
+    return stem, lang or "en"
+
+
+def _load_handouts(folder: Path, root: Path, out: _Collected) -> list[LoadedHandout]:
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    loaded: list[LoadedHandout] = []
+    seen: dict[tuple[str, str], LoadedHandout] = {}
+    for path in files:
+        display = _display(path, root)
+        name, lang = _name_parts(path)
+        try:
+            h = _load_handout(path, display)
+        except HandoutsError as exc:
+            out.fail(Broken("handout", name, display, lang), exc.problems)
+            continue
+        other = seen.setdefault((h.id, h.language), h)
+        if other is not h:
+            problem = Problem(
+                h.display,
+                f"handout '{h.id}' in language '{h.language}' is also defined in {other.display}",
+                1,
+                1,
+                "id",
+                "give one of them another id or language",
+            )
+            out.fail(Broken("handout", h.id, display, h.language), [problem])
+            continue
+        loaded.append(h)
+    return loaded
+
+
+def _load_handout(path: Path, display: str) -> LoadedHandout:
+    """One handout file; every problem in it is reported at once."""
+    doc = load_yaml(path, display)
     stem, _, lang = path.stem.partition(".")
     defaults: dict[str, Any] = {"id": stem, "language": lang or "en"}
-    handout: Handout = _parse_with_defaults(Handout, doc, defaults, "file")
-    problems = _check_handout(handout, doc, lang)
+    problems: list[Problem] = []
+    handout: Handout | None = None
+    try:
+        handout = _parse_with_defaults(Handout, doc, defaults, "file")
+    except HandoutsError as exc:
+        problems += exc.problems
+    # These look at the file's data as written, so they are found even when a field elsewhere
+    # in the file is wrong (a bad `url:` must not hide a bad link in an answer).
+    problems += _handout_cross_checks(doc, handout, lang)
     if problems:
-        raise HandoutsError(problems)
+        raise HandoutsError(_in_file_order(problems))
+    assert handout is not None
     return LoadedHandout(handout, path, doc.display, doc.values)
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (p.line or 0, p.col or 0))
 
 
 def _parse_with_defaults(model: Any, doc: Document, defaults: dict[str, Any], source: str) -> Any:
@@ -275,41 +397,66 @@ def _parse_with_defaults(model: Any, doc: Document, defaults: dict[str, Any], so
         raise HandoutsError(problems) from None
 
 
-def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Problem]:
+def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mappings of the list at ``key`` of ``data`` (whatever else is there, the model
+    reports)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _handout_cross_checks(
+    doc: Document, handout: Handout | None, lang_from_name: str
+) -> list[Problem]:
+    """References cited but not defined, ids used twice, and links inside the Markdown; read
+    from the data as written, so a model error elsewhere in the file hides none of them."""
     problems: list[Problem] = []
-    if lang_from_name and h.language != lang_from_name:
+    data = doc.data
+    if handout is not None and lang_from_name and handout.language != lang_from_name:
         problems.append(
             doc.problem(
                 ("language",),
-                f"the file name says '{lang_from_name}' but the file says '{h.language}'",
+                f"the file name says '{lang_from_name}' but the file says '{handout.language}'",
                 "make them agree",
             )
         )
     ref_ids: set[str] = set()
-    for i, ref in enumerate(h.references):
-        if ref.id in ref_ids:
+    for i, ref in _items(data, "references"):
+        ref_id = ref.get("id")
+        if not isinstance(ref_id, str):
+            continue
+        if ref_id in ref_ids:
             problems.append(
                 doc.problem(
                     ("references", i, "id"),
-                    f"reference id '{ref.id}' is used twice",
+                    f"reference id '{ref_id}' is used twice",
                     "give each reference its own id",
                 )
             )
-        ref_ids.add(ref.id)
-    cited: list[tuple[KeyPath, list[str]]] = [
-        (("notices", i, "sources"), n.sources) for i, n in enumerate(h.notices)
-    ] + [(("questions", i, "sources"), q.sources) for i, q in enumerate(h.questions)]
-    for key, sources in cited:
-        for j, source in enumerate(sources):
-            if source not in ref_ids:
-                hint = did_you_mean(source, ref_ids) or "add it under `references:`"
-                problems.append(doc.problem((*key, j), f"no reference has the id '{source}'", hint))
-    texts: list[tuple[KeyPath, str]] = [
-        (("notices", i, "text"), n.text) for i, n in enumerate(h.notices)
-    ] + [(("questions", i, "answer"), q.answer) for i, q in enumerate(h.questions)]
-    if h.closing and h.closing.text:
-        texts.append((("closing", "text"), h.closing.text))
+        ref_ids.add(ref_id)
+    for section in ("notices", "questions"):
+        for i, item in _items(data, section):
+            sources = item.get("sources")
+            if not isinstance(sources, list):
+                continue
+            for j, source in enumerate(sources):
+                if isinstance(source, str) and source not in ref_ids:
+                    hint = did_you_mean(source, ref_ids) or "add it under `references:`"
+                    problems.append(
+                        doc.problem(
+                            (section, i, "sources", j), f"no reference has the id '{source}'", hint
+                        )
+                    )
+    texts: list[tuple[KeyPath, Any]] = [
+        (("notices", i, "text"), n.get("text")) for i, n in _items(data, "notices")
+    ] + [(("questions", i, "answer"), q.get("answer")) for i, q in _items(data, "questions")]
+    closing = data.get("closing") if isinstance(data, dict) else None
+    if isinstance(closing, dict):
+        texts.append((("closing", "text"), closing.get("text")))
     for key, text in texts:
+        if not isinstance(text, str):
+            continue
         mark = doc.mark(key)
         for issue in markup.check(text):
             line = mark.line + issue.line + (1 if mark.block else 0)
@@ -322,39 +469,100 @@ def _check_handout(h: Handout, doc: Document, lang_from_name: str) -> list[Probl
 # ---------------------------------------------------------------- brands
 
 
+def _load_brands(
+    folder: Path,
+    root: Path,
+    good_ids: set[str],
+    broken_ids: set[str],
+    layouts: tuple[str, ...],
+    families: tuple[str, ...],
+    out: _Collected,
+) -> list[LoadedBrand]:
+    loaded: list[LoadedBrand] = []
+    seen: dict[str, LoadedBrand] = {}
+    for sub in sorted(p for p in folder.glob("*") if p.is_dir()):
+        path = sub / "brand.yaml"
+        display = _display(path, root)
+        if not path.is_file() and not path.is_symlink():
+            if any(sub.iterdir()):
+                out.problems.append(
+                    Problem(
+                        _display(sub, root),
+                        "this brand folder has no brand.yaml",
+                        hint="add one (handouts new brand writes a starter), rename brand.yml "
+                        "to brand.yaml, or remove the folder",
+                    )
+                )
+            continue
+        try:
+            b = _load_brand(path, display, good_ids, broken_ids, layouts, families)
+        except HandoutsError as exc:
+            out.fail(Broken("brand", sub.name, display), exc.problems)
+            continue
+        other = seen.setdefault(b.id, b)
+        if other is not b:
+            problem = Problem(
+                b.display,
+                f"brand id '{b.id}' is also used by {other.display}",
+                1,
+                1,
+                "id",
+                "use a unique id",
+            )
+            out.fail(Broken("brand", b.id, display), [problem])
+            continue
+        loaded.append(b)
+    return loaded
+
+
 def _load_brand(
     path: Path,
-    root: Path,
-    handout_ids: set[str],
+    display: str,
+    good_ids: set[str],
+    broken_ids: set[str],
     layouts: tuple[str, ...],
     families: tuple[str, ...],
 ) -> LoadedBrand:
-    doc = load_yaml(path, _display(path, root))
+    """One brand file; every problem in it is reported at once."""
+    doc = load_yaml(path, display)
     folder = path.parent
-    brand: Brand = _parse_with_defaults(Brand, doc, {"id": folder.name}, "folder")
     problems: list[Problem] = []
+    brand: Brand | None = None
+    try:
+        brand = _parse_with_defaults(Brand, doc, {"id": folder.name}, "folder")
+    except HandoutsError as exc:
+        problems += exc.problems
+    data = doc.data if isinstance(doc.data, dict) else {}
     logo: Path | None = None
-    if brand.logo:
-        logo, problem = _resolve_logo(brand.logo, folder, Path(doc.display).parent)
+    name = data.get("logo")
+    if isinstance(name, str) and name.strip():
+        logo, problem = _resolve_logo(name.strip(), folder, Path(doc.display).parent)
         if problem:
             problems.append(doc.problem(("logo",), problem[0], problem[1]))
-    if brand.font not in families:
-        hint = did_you_mean(brand.font, families) or "available: " + ", ".join(families)
-        problems.append(doc.problem(("font",), f"font '{brand.font}' is not in fonts/", hint))
-    for i, layout in enumerate(brand.layouts):
+    font = data.get("font", DEFAULT_FONT)
+    if isinstance(font, str) and font not in families:
+        hint = did_you_mean(font, families) or "available: " + ", ".join(families)
+        problems.append(doc.problem(("font",), f"font '{font}' is not in fonts/", hint))
+    for i, layout in _strings(data.get("layouts")):
         if layout not in layouts:
             hint = did_you_mean(layout, layouts) or "available: " + ", ".join(layouts)
             problems.append(doc.problem(("layouts", i), f"unknown layout '{layout}'", hint))
-    if isinstance(brand.handouts, list):
-        for i, hid in enumerate(brand.handouts):
-            if hid not in handout_ids:
-                hint = did_you_mean(hid, handout_ids) or "check content/handouts/"
-                problems.append(
-                    doc.problem(("handouts", i), f"no handout has the id '{hid}'", hint)
-                )
+    for i, hid in _strings(data.get("handouts")):
+        # A handout whose file has errors is reported there; its documents fail with a
+        # pointer to it (plan.py), rather than a false "no handout has the id" here.
+        if hid not in good_ids and hid not in broken_ids:
+            hint = did_you_mean(hid, good_ids | broken_ids) or "check content/handouts/"
+            problems.append(doc.problem(("handouts", i), f"no handout has the id '{hid}'", hint))
     if problems:
-        raise HandoutsError(problems)
+        raise HandoutsError(_in_file_order(problems))
+    assert brand is not None
     return LoadedBrand(brand, path, doc.display, folder.resolve(), logo, doc.values)
+
+
+def _strings(value: Any) -> list[tuple[int, str]]:
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, str)]
 
 
 def _resolve_logo(
@@ -367,7 +575,7 @@ def _resolve_logo(
             f"the logo '{name}' is outside the brand's folder",
             "put the logo file next to brand.yaml and give just its name",
         )
-    if not candidate.is_file():
+    if not candidate.exists():
         return None, (
             f"the logo file '{name}' does not exist",
             f"put it in {shown.as_posix()}/ or fix the name",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +20,11 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .context import build_context, source_epoch
+from .defaults import DEFAULT_PAGE_CAP as PAGE_CAP
 from .errors import Problem, RenderError
 from .i18n import css_counters, translations
 from .plan import Job
 
-PAGE_CAP = 24
 # WeasyPrint logs these and carries on; for a handout each means something is missing.
 _MISSING_RESOURCE = (
     "Failed to load",
@@ -278,27 +277,3 @@ def _overflow(job: Job, pages: int, size: float) -> Problem:
     else:
         message = f"needs {pages} pages {at}; the {job.layout} allows {limit}"
     return job.handout.problem((), message, spec.overflow_hint)
-
-
-# ---------------------------------------------------------------- HTML for debugging
-
-
-def write_html(job: Job, target: Path) -> Path:
-    """Write the intermediate HTML and copies of its assets, to open in a browser."""
-    assets = target.parent / "assets"
-    assets.mkdir(parents=True, exist_ok=True)
-
-    def asset_url(path: Path) -> str:
-        shutil.copyfile(path, assets / path.name)
-        return f"assets/{path.name}"
-
-    sheets = []
-    for path in stylesheet_files(job):
-        name = f"{path.parent.name}-{path.name}"
-        shutil.copyfile(path, assets / name)
-        sheets.append(f"assets/{name}")
-    html_text = render_html(job, asset_url, sheets)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(html_text, encoding="utf-8")
-    os.replace(tmp, target)
-    return target

@@ -296,3 +296,26 @@ def load_yaml(path: Path, display: str | None = None) -> Document:
     if builder.problems:
         raise HandoutsError(builder.problems)
     return doc
+
+
+def locate(marks: dict[KeyPath, Mark], key: KeyPath) -> Mark | None:
+    """The mark of ``key``, or of its nearest ancestor that has one (None: not in the file)."""
+    probe = tuple(key)
+    while probe and probe not in marks:
+        probe = probe[:-1]
+    return marks.get(probe)
+
+
+def located_problem(
+    display: str, marks: dict[KeyPath, Mark], key: KeyPath, message: str, hint: str = ""
+) -> Problem:
+    """A Problem at ``key`` of a loaded file (or its nearest located ancestor)."""
+    mark = locate(marks, key)
+    return Problem(
+        display,
+        message,
+        mark.line if mark else None,
+        mark.col if mark else None,
+        format_key(key),
+        hint,
+    )

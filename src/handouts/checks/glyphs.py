@@ -14,7 +14,7 @@ from ..errors import Problem
 from ..project import LoadedBrand, LoadedHandout, Project
 from ..yamlio import KeyPath
 from .report import Finding
-from .text import Locator, plain
+from .text import Locator
 
 _STYLE_NAMES = {(400, "normal"): "Regular", (700, "normal"): "Bold"}
 _STYLE_NAMES |= {(400, "italic"): "Italic", (700, "italic"): "Bold Italic"}
@@ -42,39 +42,6 @@ def _printed(ch: str) -> bool:
 
 def describe(ch: str) -> str:
     return f"'{ch}' (U+{ord(ch):04X})"
-
-
-def handout_texts(h: LoadedHandout) -> list[tuple[KeyPath, str]]:
-    """Everything of the handout that gets printed, with its key."""
-    doc = h.handout
-    texts: list[tuple[KeyPath, str | None]] = [
-        (("title",), doc.title),
-        (("subtitle",), doc.subtitle),
-    ]
-    if doc.review:
-        texts += [(("review", "reviewed_by"), doc.review.reviewed_by)]
-        texts += [(("review", "version"), str(doc.review.version))]
-    translation = getattr(doc, "translation", None)  # newer models only
-    if translation:
-        texts += [(("translation", "translated_by"), translation.translated_by)]
-        texts += [(("translation", "reviewed_by"), translation.reviewed_by)]
-    texts += [(("notices", i, "text"), plain(n.text)) for i, n in enumerate(doc.notices)]
-    for i, q in enumerate(doc.questions):
-        texts += [(("questions", i, "question"), q.question)]
-        texts += [(("questions", i, "answer"), plain(q.answer))]
-    cited = {s for n in doc.notices for s in n.sources} | {
-        s for q in doc.questions for s in q.sources
-    }
-    for i, ref in enumerate(doc.references):
-        if ref.id not in cited:
-            continue  # never printed
-        for name in ("title", "authors", "journal", "publisher", "volume"):
-            texts.append((("references", i, name), getattr(ref, name)))
-        texts.append((("references", i, "url"), ref.link))
-    if doc.closing:
-        texts += [(("closing", "heading"), doc.closing.heading)]
-        texts += [(("closing", "text"), plain(doc.closing.text or ""))]
-    return [(k, t) for k, t in texts if t]
 
 
 def brand_texts(b: LoadedBrand) -> list[tuple[KeyPath, str]]:
@@ -135,7 +102,7 @@ def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand])
     by_font: dict[str, list[str]] = {}
     for b in brands:
         by_font.setdefault(b.brand.font, []).append(b.id)
-    texts = handout_texts(h)
+    texts = h.printed_texts
     locator = Locator(h)
     findings = []
     for family, brand_ids in by_font.items():

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Literal
 
 from ..errors import Problem
+from ..markup import blocks
 from ..project import LoadedHandout, Project
 from ..yamlio import KeyPath, format_key
 from .report import Finding, HandoutReadability, TextScore
 from .syllables import COUNTERS
-from .text import Locator, blocks, phrase_pattern, sentences, words
+from .text import Locator, phrase_pattern, sentences, words
 
 LONG_SENTENCE = 25  # words; plain-language guides advise 15-20 on average, 25 at most
 HARDEST_SHOWN = 3  # answers named in a grade warning

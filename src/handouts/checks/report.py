@@ -245,13 +245,31 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def to_json(report: CheckReport) -> dict[str, Any]:
-    """The report as plain JSON-ready data; the shape is documented in docs/checks.md."""
+def _problem_dict(p: Problem) -> dict[str, Any]:
+    return {
+        "path": str(p.path),
+        "line": p.line,
+        "col": p.col,
+        "key": p.key,
+        "message": p.message,
+        "hint": p.hint,
+    }
+
+
+def to_json(report: CheckReport, load_problems: Iterable[Problem] = ()) -> dict[str, Any]:
+    """The report as plain JSON-ready data; the shape is documented in docs/checks.md.
+    ``load_problems`` are the errors that kept files from loading (so not checked)."""
+    problems = [_problem_dict(p) for p in load_problems]
     return {
         "version": JSON_VERSION,
         "today": report.today.isoformat(),
         "strict": report.strict,
-        "summary": {"errors": len(report.errors), "warnings": len(report.warnings)},
+        "summary": {
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "load_problems": len(problems),
+        },
+        "load_problems": problems,
         "findings": [_finding_dict(f) for f in report.findings],
         "readability": [r.as_dict() for r in report.readability],
     }

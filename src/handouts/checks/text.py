@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import Problem
-from ..markup import parse as parse_markdown
 from ..yamlio import KeyPath, Mark, format_key
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
@@ -22,29 +21,6 @@ _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:e\.g|i\.e|vs|approx|Dr|Mr|Mrs|Ms|Fig|Sr|Sra|Dra|Ud|Uds|"
     r"p\.ej|aprox)\.)$"
 )
-
-
-def blocks(markdown: str) -> list[str]:
-    """The paragraphs and list items of ``markdown`` as plain text (line breaks as spaces)."""
-    found: list[str] = []
-    for token in parse_markdown(markdown):
-        if token.type != "inline":
-            continue
-        parts: list[str] = []
-        for child in token.children or ():
-            if child.type in ("text", "code_inline"):
-                parts.append(child.content)
-            elif child.type in ("softbreak", "hardbreak"):
-                parts.append(" ")
-        text = " ".join("".join(parts).split())
-        if text:
-            found.append(text)
-    return found
-
-
-def plain(markdown: str) -> str:
-    """``markdown`` as the characters that get printed (blocks separated by blank lines)."""
-    return "\n\n".join(blocks(markdown))
 
 
 def sentences(block: str) -> list[str]:

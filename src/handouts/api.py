@@ -1,0 +1,219 @@
+"""The one recipe every front end uses (the CLI, the web app, sending, importing, scripts):
+open a project, plan, check, build with progress and a cancel flag, prune. Each step returns
+plain result objects; nothing here prints.
+
+    from handouts import api
+    project = api.open_project("clinic-leaflets")      # per-file problems in project.problems
+    report = api.build(project, api.Filters(brands=["riverside"]))
+    for result in report.results: ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import build as builder
+from . import manifest
+from .checks import CheckReport, readability_summary, run_checks
+from .defaults import DEFAULT_PAGE_CAP, DEFAULT_TIMEOUT
+from .errors import HandoutsError, Problem
+from .lock import output_lock
+from .plan import Blocked, Filters, Job, Plan, make_plan
+from .project import Broken, Project, load_project
+from .prune import Pruned, prune, stale_outputs
+from .results import Report, Result
+from .workers import Limits, worker_count
+
+__all__ = [
+    "DEFAULT_PAGE_CAP",
+    "DEFAULT_TIMEOUT",
+    "Blocked",
+    "Broken",
+    "BuildRequest",
+    "CheckReport",
+    "Filters",
+    "Job",
+    "Limits",
+    "Plan",
+    "Preview",
+    "Project",
+    "Pruned",
+    "Report",
+    "Result",
+    "build",
+    "check",
+    "dry_run",
+    "open_project",
+    "output_dir",
+    "plan",
+    "prune_outputs",
+]
+
+
+def open_project(root: Path | str) -> Project:
+    """Load a project; a file with errors is listed in ``project.problems`` and left out with
+    what depends on it. Raises HandoutsError only when there is no project at ``root``."""
+    return load_project(root, keep_going=True)
+
+
+def plan(
+    project: Project, filters: Filters | None = None, formats: Sequence[str] = ("pdf",)
+) -> Plan:
+    """The documents the brands ask for, narrowed by ``filters``."""
+    return make_plan(project, filters or Filters(), list(formats))
+
+
+def check(project: Project, *, today: dt.date | None = None, strict: bool = False) -> CheckReport:
+    """Readability, contrast, glyphs, links, governance (see docs/checks.md)."""
+    return run_checks(project, today=today, strict=strict)
+
+
+def output_dir(project: Project, out: Path | str | None = None) -> Path:
+    """The output folder (default: output/ in the project), refused where writing or pruning
+    would damage the project: the project folder itself, a folder that holds it, or anything
+    inside content/, templates/ or fonts/."""
+    target = (Path(out) if out is not None else project.root / "output").resolve()
+    root = project.root
+    if target == root or root.is_relative_to(target):
+        why = "is the project folder" if target == root else "holds the project folder"
+        raise HandoutsError(
+            Problem(str(target), f"cannot build here: this {why}", hint="use --out output")
+        )
+    for name in ("content", "templates", "fonts", ".git"):
+        inner = root / name
+        if target == inner or target.is_relative_to(inner):
+            raise HandoutsError(
+                Problem(
+                    str(target),
+                    f"cannot build into the project's {name}/ folder: built files would be "
+                    "read as part of the project",
+                    hint="use --out output, or a folder outside the project",
+                )
+            )
+    return target
+
+
+@dataclass
+class BuildRequest:
+    """What to build and how. The defaults are the CLI's."""
+
+    filters: Filters = field(default_factory=Filters)
+    formats: Sequence[str] = ("pdf",)
+    out: Path | str | None = None
+    force: bool = False
+    prune: bool = False
+    workers: int | None = None  # None: one per CPU; 1 renders in this process
+    executor: Executor | None = None  # any concurrent.futures executor, e.g. Dask's
+    limits: Limits = field(default_factory=Limits)
+    strict: bool = False  # overdue reviews become errors
+    wait: bool = True  # wait for another build writing to the same folder
+    on_wait: Callable[[str], None] | None = None
+
+
+@dataclass
+class Preview:
+    """What a build would do: each document's fate and the outputs no longer planned."""
+
+    results: list[Result]
+    stale: list[str]
+    notes: list[str]
+
+
+def _wanted(project: Project, records: dict[str, dict], done: Plan) -> set[str]:
+    """Every output the full plan makes (in every format the manifest holds), or that a file
+    with errors keeps from being made (so that it is not taken for stale)."""
+    names = {str(r.get("format", "pdf")) for r in records.values()} | {"pdf"}
+    formats = [n for n in sorted(names) if n not in ("print",) and _known_format(n)]
+    full = make_plan(project, Filters(print_ready=True), formats)
+    wanted = {str(j.output) for j in (*full.jobs, *done.jobs)}
+    wanted |= {b.output for b in (*full.blocked, *done.blocked)}
+    broken_brands = {b.output for b in full.blocked if b.output.endswith("/")}
+    wanted |= {name for name in records if any(name.startswith(p) for p in broken_brands)}
+    return wanted
+
+
+def _known_format(name: str) -> bool:
+    from . import formats
+
+    try:
+        formats.get(name)
+    except ValueError:
+        return False
+    return True
+
+
+def dry_run(project: Project, request: BuildRequest, checks: CheckReport | None = None) -> Preview:
+    """What ``build`` would do, and why, without rendering or writing anything."""
+    chosen = plan(project, request.filters, request.formats)
+    out = output_dir(project, request.out)
+    loaded = manifest.load(out, repair=False)
+    checks = checks if checks is not None else check(project, strict=request.strict)
+    results = builder.dry_run(chosen, out, loaded.records, force=request.force, checks=checks)
+    stale = stale_outputs(loaded.records, _wanted(project, loaded.records, chosen))
+    return Preview(results, stale, loaded.notes)
+
+
+def build(
+    project: Project,
+    request: BuildRequest | None = None,
+    *,
+    checks: CheckReport | None = None,
+    progress: builder.Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Report:
+    """Build what ``request`` asks for into its output folder, under the folder's lock.
+
+    Up-to-date documents are skipped; a document that the checks or a broken file stop fails
+    without rendering; one failing document never stops the others. ``cancel`` (set from any
+    thread) stops after the documents in flight; Ctrl-C does the same in the main thread.
+    """
+    request = request or BuildRequest()
+    chosen = plan(project, request.filters, request.formats)
+    out = output_dir(project, request.out)
+    checks = checks if checks is not None else check(project, strict=request.strict)
+    workers, note = worker_count(request.workers)
+    options = builder.Options(request.force, request.limits, workers, request.executor)
+    with output_lock(out, wait=request.wait, on_wait=request.on_wait):
+        loaded = manifest.load(out)
+        stale = stale_outputs(loaded.records, _wanted(project, loaded.records, chosen))
+        pruned = prune(out, loaded.records, stale) if request.prune and stale else Pruned()
+        if pruned.removed:
+            manifest.save(out, loaded.records)
+        report = builder.run(
+            chosen,
+            out,
+            loaded.records,
+            project.template_dirs,
+            checks=checks,
+            options=options,
+            progress=progress,
+            cancelled=cancel.is_set if cancel else lambda: False,
+        )
+    report.pruned, report.kept = pruned.removed, pruned.kept
+    report.check_warnings = [f for f in checks.warnings if any(f.concerns(j) for j in chosen.jobs)]
+    report.readability = {
+        (j.handout.id, j.handout.language): readability_summary(
+            checks, j.handout.id, j.handout.language
+        )
+        for j in chosen.jobs
+    }
+    report.stale = [] if request.prune else stale
+    report.notes = [*([note] if note else []), *loaded.notes]
+    return report
+
+
+def prune_outputs(project: Project, out: Path | str | None = None, *, wait: bool = True) -> Pruned:
+    """Remove the outputs whose brand, handout, language or layout no longer exists."""
+    target = output_dir(project, out)
+    with output_lock(target, wait=wait):
+        loaded = manifest.load(target)
+        stale = stale_outputs(loaded.records, _wanted(project, loaded.records, Plan(())))
+        done = prune(target, loaded.records, stale)
+        if done.removed:
+            manifest.save(target, loaded.records)
+    return done
