@@ -110,7 +110,13 @@ def test_manifest_records_each_pdf(three: Path) -> None:
         "content/brands/b01/logo.svg",
     ]
     assert set(record["inputs"]) == {
-        "content", "brand", "templates", "fonts", "settings", "tool", "options"
+        "content",
+        "brand",
+        "templates",
+        "fonts",
+        "settings",
+        "tool",
+        "options",
     }
 
 

@@ -21,12 +21,12 @@ import pypdf
 import pytest
 import zxingcpp
 
-from handouts.results import Report, Result
 from handouts.errors import HandoutsError
 from handouts.plan import make_plan
 from handouts.project import load_project
 from handouts.qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
 from handouts.render import template_env
+from handouts.results import Report, Result
 
 from conftest import (
     BRAND,
