@@ -6,6 +6,7 @@ The CLI, the web app and any script share the lock: a second build into the same
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import fcntl
 import os
@@ -79,20 +80,46 @@ def output_lock(
         os.close(fd)  # closing releases the lock
 
 
-@contextmanager
-def build_tempdir() -> Iterator[str]:
-    """A temporary folder for one build (workers' and WeasyPrint's temporary files), removed
-    at the end, also after a failure or Ctrl-C. An owner lock inside it lets the next build
-    recognise, and remove, the folder of a build that was killed."""
+_session: dict[str, object] = {}
+
+
+def session_tempdir() -> str:
+    """This process's temporary folder, made on first use and removed at exit. Everything
+    temporary of a build goes in it (workers' files, WeasyPrint's font folders, the worker
+    server's socket), so nothing is left behind; an owner lock inside it lets a later build
+    recognise, and remove, the folder of a process that was killed."""
+    folder = _session.get("folder")
+    if isinstance(folder, str) and os.path.isdir(folder):
+        return folder
     reclaim_dead_tempdirs()
     folder = tempfile.mkdtemp(prefix=TEMP_PREFIX)
     fd = os.open(os.path.join(folder, _TEMP_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    _session.update(folder=folder, fd=fd, previous=tempfile.tempdir)
+    tempfile.tempdir = folder
+    atexit.register(_end_session)
+    return folder
+
+
+def _end_session() -> None:
+    folder = _session.pop("folder", None)
+    if isinstance(folder, str):
+        tempfile.tempdir = _session.get("previous")  # type: ignore[assignment]
+        shutil.rmtree(folder, ignore_errors=True)
+    fd = _session.pop("fd", None)
+    if isinstance(fd, int):
+        os.close(fd)
+
+
+@contextmanager
+def build_tempdir() -> Iterator[str]:
+    """A temporary folder for one build, inside the process's, removed at the end (also
+    after a failure or Ctrl-C)."""
+    folder = tempfile.mkdtemp(prefix="build-", dir=session_tempdir())
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        os.close(fd)
 
 
 def reclaim_dead_tempdirs(parent: str | None = None) -> list[str]:

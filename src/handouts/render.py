@@ -56,6 +56,30 @@ class _ConfinedLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+# Far more than any handout needs (a large-print handout is about 100 KB of HTML), far less
+# than what would stall the layout: a template that makes more is an error.
+MAX_HTML_BYTES = 5 * 1024 * 1024
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, also refusing to build a huge string or list in one step
+    (``'a' * 100000000`` would otherwise run for minutes inside the layout)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if sized and len(seq) * times > MAX_HTML_BYTES:
+                    raise jinja2.sandbox.SecurityError(
+                        "this multiplication would make a value too large to print"
+                    )
+        if operator == "**" and isinstance(right, int) and right > 64:
+            raise jinja2.sandbox.SecurityError("this power is too large")
+        return super().call_binop(context, operator, left, right)
+
+
 @cache
 def template_env(
     template_dirs: tuple[Path, ...], lang: str = "en"
@@ -63,7 +87,7 @@ def template_env(
     """The Jinja environment (one per language): sandboxed, autoescape always on,
     StrictUndefined, gettext from the language's catalog, and a loader that looks in the
     project's templates/ before the built-in ones."""
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=_ConfinedLoader([str(d) for d in template_dirs]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -98,7 +122,7 @@ def render_html(
     name = f"{job.layout}/page.html"
     context = build_context(job, asset_url, body_pt)
     try:
-        return env.get_template(name).render(**context, stylesheets=stylesheets)
+        html = env.get_template(name).render(**context, stylesheets=stylesheets)
     except jinja2.TemplateSyntaxError as exc:
         path = _template_display(exc.filename, job.template_dirs) if exc.filename else name
         raise RenderError(Problem(path, f"template error: {exc.message}", exc.lineno)) from None
@@ -115,6 +139,16 @@ def render_html(
                 hint="fix the template, or delete it to use the built-in one",
             )
         ) from None
+    if len(html) > MAX_HTML_BYTES:
+        raise RenderError(
+            Problem(
+                name,
+                f"the template made {len(html) / 1e6:.0f} MB of HTML; the limit is "
+                f"{MAX_HTML_BYTES / 1e6:.0f} MB",
+                hint="check the template for a loop or repeated text",
+            )
+        )
+    return html
 
 
 def _template_display(filename: str, dirs: tuple[Path, ...]) -> str:

@@ -126,6 +126,17 @@ def run_job(job: Job, limits: Limits = Limits()) -> Result:
                 hint="shorten the handout or check the template",
             )
         )
+    except OSError as exc:  # a full disk or `ulimit -f` while WeasyPrint writes its font files
+        drop_renderer()
+        where = f" {exc.filename}" if exc.filename else ""
+        result.error = str(
+            Problem(
+                job.label,
+                f"cannot read or write the file{where} while rendering ({exc.strerror or exc})",
+                hint="check the free space, the permissions and the file size limit "
+                "(ulimit -f) of the temporary folder",
+            )
+        )
     except MemoryError:
         drop_renderer()
         result.error = str(
