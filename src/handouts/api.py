@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import build as builder
-from . import manifest
+from . import manifest, noop
 from .checks import CheckReport, readability_summary, run_checks
 from .defaults import DEFAULT_PAGE_CAP, DEFAULT_TIMEOUT
 from .errors import HandoutsError, Problem
@@ -179,6 +179,7 @@ def build(
     workers, note = worker_count(request.workers)
     options = builder.Options(request.force, request.limits, workers, request.executor)
     with output_lock(out, wait=request.wait, on_wait=request.on_wait):
+        noop.forget(out)
         loaded = manifest.load(out)
         stale = stale_outputs(loaded.records, _wanted(project, loaded.records, chosen))
         pruned = prune(out, loaded.records, stale) if request.prune and stale else Pruned()
@@ -205,6 +206,38 @@ def build(
     report.stale = [] if request.prune else stale
     report.notes = [*([note] if note else []), *loaded.notes]
     return report
+
+
+def remember_no_op(
+    project: Project,
+    out: Path,
+    digest: str,
+    report: Report,
+    readability: list[str],
+    warnings: int,
+    today: dt.date | None = None,
+) -> None:
+    """After a successful build: remember its outcome, so that the same build with nothing
+    changed can say "up to date" without loading the project (noop.py). Valid until the first
+    review date still to come, when the checks must look again."""
+    today = today or dt.date.today()
+    outputs = {r.output: _recorded_sha(out, r.output) for r in report.results}
+    if not all(outputs.values()):
+        return
+    dates = [
+        h.handout.review.next_review
+        for h in project.handouts
+        if h.handout.review
+        and h.handout.review.next_review
+        and h.handout.review.next_review >= today
+    ]
+    state = noop.State(outputs, readability, warnings, report.stale)  # type: ignore[arg-type]
+    noop.save(out, digest, state, min(dates, default=None))
+
+
+def _recorded_sha(out: Path, name: str) -> str | None:
+    record = manifest.load(out, repair=False).records.get(name)
+    return str(record["sha256"]) if record else None
 
 
 def prune_outputs(project: Project, out: Path | str | None = None, *, wait: bool = True) -> Pruned:

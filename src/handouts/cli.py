@@ -150,6 +150,8 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     Up-to-date files are skipped (see output/manifest.json); exit code 0 when every
     document was built or skipped, 1 when any failed or a file has errors.
     """
+    if not (o["force"] or o["dry_run"]) and _up_to_date(project_dir, out_dir, o):
+        return
     from . import api
     from .console import BuildProgress, echo_problems, note, readability_lines, summary
 
@@ -163,6 +165,7 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
         api.Limits(o["timeout"], o["page_cap"]), o["strict"], not o["no_wait"], note,
     )  # fmt: skip
     progress = BuildProgress(o["quiet"])
+    digest = o.pop("_digest", None)
     try:
         project = api.open_project(project_dir)
         echo_problems(project.problems)
@@ -178,8 +181,9 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
         if pool is not None:
             pool.shutdown()
     progress.stop()
+    readability = readability_lines(report.readability)
     if not o["quiet"]:
-        for line in readability_lines(report.readability):
+        for line in readability:
             click.echo(line)
     warnings = len(report.check_warnings)
     out = api.output_dir(project, out_dir)
@@ -187,7 +191,43 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     if report.interrupted:
         sys.exit(_stop_code())
     ok = report.ok(o["strict"]) and not (o["strict"] and warnings) and not project.problems
+    if ok and digest:
+        api.remember_no_op(project, out, digest, report, readability, warnings)
     sys.exit(0 if ok else EXIT_FAILED)
+
+
+def _up_to_date(project_dir: Path, out_dir: Path | None, o: dict[str, Any]) -> bool:
+    """The no-op shortcut (noop.py): report "up to date" without loading the project when
+    nothing has changed since the last successful build with the same options."""
+    import datetime as dt
+
+    from .console import note, summary
+    from .noop import shortcut
+
+    root = project_dir.resolve()
+    out = (out_dir if out_dir is not None else root / "output").resolve()
+    keys = ("brands", "handouts", "layouts", "languages", "fmt", "print_ready", "strict", "prune")
+    options = {k: list(v) if isinstance(v, tuple) else v for k, v in o.items() if k in keys}
+    if not root.is_dir() or o["fmt"] != "pdf":
+        return False
+    digest, state = shortcut(root, out, options, dt.date.today())
+    o["_digest"] = digest
+    if state is None:
+        return False
+    from .results import Report, Result
+
+    results = [Result(n, n, "skipped", reason="up to date") for n in sorted(state.outputs)]
+    if not o["quiet"]:
+        for result in results:
+            click.echo(f"skipped {result.output}  (up to date)")
+        for line in state.readability:
+            click.echo(line)
+    report = Report(results, 0.0, stale=state.stale)
+    summary(report, out, o["quiet"], o["strict"], state.warnings)
+    if o["strict"] and state.warnings:
+        note("note: --strict counts the check warnings above as failures")
+        sys.exit(EXIT_FAILED)
+    return True
 
 
 def _preview(preview: Any, prune: bool) -> int:

@@ -102,6 +102,16 @@ def session_tempdir() -> str:
 
 
 def _end_session() -> None:
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None and not getattr(mp_util, "_exiting", True):
+        # multiprocessing's own exit handler has yet to run, and it removes its temporary
+        # folder (the worker server's socket, inside ours) as it ends: remove ours after it.
+        mp_util.Finalize(None, _remove_session, exitpriority=-101)
+        return
+    _remove_session()
+
+
+def _remove_session() -> None:
     folder = _session.pop("folder", None)
     if isinstance(folder, str):
         tempfile.tempdir = _session.get("previous")  # type: ignore[assignment]

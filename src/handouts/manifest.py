@@ -14,10 +14,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .files import inside, read_limited, write_atomic
-from .plan import Job
+
+if TYPE_CHECKING:
+    from .plan import Job
 
 NAME = "manifest.json"
 SCHEMA = 1
