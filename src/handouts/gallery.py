@@ -6,7 +6,6 @@ manifest, so documents skipped as up to date are shown too.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,6 @@ from .files import write_atomic
 from .manifest import thumbnail_name
 
 INDEX = "index.html"
-THUMBNAIL_DPI = 30
-
-
-def thumbnail_png(pdf: bytes) -> bytes:
-    """Page 1 of a PDF as a small PNG (pypdfium2)."""
-    import pypdfium2
-
-    # Close every native object explicitly: left to the garbage collector, pdfium's page and
-    # bitmap memory outlived the document and a worker grew by megabytes per thumbnail.
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        page = document[0]
-        try:
-            bitmap = page.render(scale=THUMBNAIL_DPI / 72)
-            try:
-                image = bitmap.to_pil().copy()
-            finally:
-                bitmap.close()
-        finally:
-            page.close()
-    finally:
-        document.close()
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def write_gallery(

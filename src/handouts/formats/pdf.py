@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING, Any
 
 from . import Format, Output, register
 
 if TYPE_CHECKING:
     from ..plan import Job
+
+THUMBNAIL_DPI = 30  # page-1 pictures for the gallery
 
 # Printed by WeasyPrint once per font when the system lacks libharfbuzz-subset; it says
 # nothing about the document, so it is not counted as a document warning.
@@ -22,8 +25,6 @@ class PdfFormat(Format):
     thumbnail = True
 
     def render(self, job: Job, renderer: Any, page_cap: int) -> Output:
-        from ..gallery import thumbnail_png
-
         rendered = renderer.render(job, page_cap)
         warnings = [
             w for w in dict.fromkeys(rendered.warnings) if not w.startswith(_ENVIRONMENT_NOTES)
@@ -46,3 +47,27 @@ class PrintReadyFormat(PdfFormat):
     thumbnail = False
     print_ready = True
     selectable = False  # asked for with --print-ready or a brand's print_ready
+
+
+def thumbnail_png(pdf: bytes) -> bytes:
+    """Page 1 of a PDF as a small PNG (pypdfium2)."""
+    import pypdfium2
+
+    # Close every native object explicitly: left to the garbage collector, pdfium's page and
+    # bitmap memory outlived the document and a worker grew by megabytes per thumbnail.
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        page = document[0]
+        try:
+            bitmap = page.render(scale=THUMBNAIL_DPI / 72)
+            try:
+                image = bitmap.to_pil().copy()
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
+    finally:
+        document.close()
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
