@@ -373,3 +373,26 @@ def test_checks_do_not_import_weasyprint() -> None:
         "assert 'weasyprint' not in sys.modules; assert 'nltk' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
+
+
+def test_a_projects_own_layout_is_held_to_the_colours_it_lists(make_project) -> None:
+    page = '{% extends "base/page.html" %}'
+    pale = BRAND.replace("#0B5E6B", "#5C8A94")  # 3.9:1 on white: a title passes, body not
+    files = {
+        "templates/poster/page.html": page,
+        "templates/poster/layout.yaml": "body_pt: 14\ncolour_pairs: [title]\n",
+        B: pale + "layouts: [poster]\n",
+    }
+    assert [f.code for f in check(make_project, files).errors] == []
+    files["templates/poster/layout.yaml"] = "body_pt: 14\ncolour_pairs: [title, headings]\n"
+    assert [f.code for f in check(make_project, files).errors] == ["contrast.text"]
+    files["templates/poster/layout.yaml"] = "body_pt: 14\n"  # lists none: every pair
+    assert [f.code for f in check(make_project, files).errors] == ["contrast.text"]
+
+
+def test_an_overridden_layout_cannot_lower_the_built_in_floor(make_project) -> None:
+    files = {
+        "templates/leaflet/layout.yaml": "max_pages: 2\nbody_pt: 10\nbody_floor_pt: 9\n",
+    }
+    finding = only(check(make_project, files), "layout.body-size")
+    assert "below this layout's floor of 11 pt" in finding.problem.message

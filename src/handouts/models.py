@@ -294,6 +294,31 @@ class LayoutSpec(_Model):
         "shorten the answers, or split the handout in two",
         description="What to suggest when the content does not fit.",
     )
+    body_floor_pt: Annotated[float, Field(ge=9, le=40)] | None = Field(
+        None,
+        description="The smallest body size this layout may ever print at (default 11 pt); "
+        "`handouts check` fails a body_pt or min_body_pt below it. A project that overrides a "
+        "built-in layout may raise the built-in floor, never lower it.",
+    )
+    colour_pairs: (
+        list[
+            Literal[
+                "title",
+                "headings",
+                "closing-text",
+                "clinic-name",
+                "sources-text",
+                "sources-grey",
+                "notice-text",
+                "notice-grey",
+            ]
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Which text-on-background colour pairs the layout prints, for the contrast "
+        "check (docs/checks.md); none: it is held to every pair.",
+    )
 
     def sizes(self) -> list[float]:
         """Body sizes to try when fitting, largest first."""

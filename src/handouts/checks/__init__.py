@@ -59,7 +59,7 @@ def run_checks(
         findings += links.check_handout(project, h, layouts_for(project, brands))
         findings += governance.check_handout(h, today, strict)
     for b in project.brands:
-        findings += contrast.check_brand(b)
+        findings += contrast.check_brand(project, b)
         findings += glyphs.check_brand(project, b)
         findings += links.check_brand(project, b)
     findings += contrast.check_layouts(project)

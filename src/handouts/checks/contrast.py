@@ -6,17 +6,19 @@ from __future__ import annotations
 import colorsys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
+from ..assets import builtin_dir
 from ..context import theme_colors
-from ..errors import Problem
-from ..project import LoadedBrand, Project
+from ..errors import HandoutsError, Problem
+from ..models import LayoutSpec, parse
+from ..project import LoadedBrand, Project, layout_file
 from ..yamlio import load_yaml
 from .report import Finding
 
 WHITE = "#FFFFFF"
 BODY = "#1A1A1A"  # base.css: html { color }
 GREY = "#555555"  # the lightest grey set as text on a tint (.ref-missing)
-BUILT_IN_LAYOUTS = {"leaflet", "large-print", "trifold"}
 NORMAL_TEXT = 4.5  # WCAG 1.4.3 (AA)
 LARGE_TEXT = 3.0  # ...for text of 18 pt (24 px), or 14 pt (18.66 px) bold, and larger
 
@@ -46,11 +48,11 @@ def contrast(a: str, b: str) -> float:
 class Pair:
     """Text of one colour on a background of another, where the templates put it."""
 
+    id: str  # what a layout.yaml lists under colour_pairs
     what: str
     colour: str  # the brand colour it depends on: "primary" or "accent"
     colours: Callable[[dict[str, str]], tuple[str, str]]  # theme → (text, background)
     needs: float
-    layouts: tuple[str, ...] = ()  # the layouts that print it; () = every layout
 
 
 # Sizes are the built-in CSS's at the smallest body sizes (11 pt leaflet, 9 pt tri-fold).
@@ -58,57 +60,60 @@ class Pair:
 # must reach 4.5:1 on white even though the title (2.45 rem, about 27 pt) would need only 3:1.
 PAIRS: tuple[Pair, ...] = (
     Pair(
+        "title",
         "the title on white",
         "primary",
         lambda t: (t["primary"], WHITE),
         required_ratio(27, True),
     ),
     Pair(
+        "headings",
         "question headings on white",
         "primary",
         lambda t: (t["primary"], WHITE),
         required_ratio(10.8, True),
     ),
     Pair(
+        "closing-text",
         "white text on the closing block",
         "primary",
         lambda t: (WHITE, t["primary"]),
         required_ratio(10.5, False),  # contact lines: 0.96 rem
-        ("leaflet", "trifold"),
     ),
     Pair(
+        "clinic-name",
         "the clinic's name (primary_dark) on white",
         "primary",
         lambda t: (t["primary_dark"], WHITE),
         required_ratio(8, True),  # also in the 8 pt running footer
     ),
     Pair(
+        "sources-text",
         "body text on the sources box (primary_tint)",
         "primary",
         lambda t: (BODY, t["primary_tint"]),
         required_ratio(8.5, False),  # 0.77 rem
-        ("leaflet", "trifold"),
     ),
     Pair(
+        "sources-grey",
         "grey notes on the sources box (primary_tint)",
         "primary",
         lambda t: (GREY, t["primary_tint"]),
         required_ratio(7.7, False),
-        ("leaflet", "trifold"),
     ),
     Pair(
+        "notice-text",
         "notice text on the accent_tint",
         "accent",
         lambda t: (BODY, t["accent_tint"]),
         required_ratio(12, False),
-        ("leaflet", "trifold"),
     ),
     Pair(
+        "notice-grey",
         "grey notes under the notice on the accent_tint",
         "accent",
         lambda t: (GREY, t["accent_tint"]),
         required_ratio(7.9, False),
-        ("leaflet",),
     ),
 )
 
@@ -138,18 +143,26 @@ def nearest_passing(colour: str, role: str, pairs: list[Pair], other: str) -> st
     return None
 
 
-def check_brand(brand: LoadedBrand) -> list[Finding]:
+PAIR_IDS = tuple(p.id for p in PAIRS)
+
+
+def printed_pairs(project: Project, layouts: list[str]) -> list[Pair]:
+    """The pairs the brand's layouts print, as each layout.yaml lists them under
+    `colour_pairs` (a layout that lists none is held to every pair)."""
+    wanted: set[str] = set()
+    for name in layouts:
+        spec = project.specs.get(name)
+        listed = spec.colour_pairs if spec is not None else None
+        wanted |= set(PAIR_IDS if listed is None else listed)
+    return [p for p in PAIRS if p.id in wanted]
+
+
+def check_brand(project: Project, brand: LoadedBrand) -> list[Finding]:
     """One error per brand colour that some text cannot be read in or on."""
     colors = brand.brand.colors
-    layouts = set(brand.brand.layouts)
-    # A project's own layout may set text anywhere: hold it to every pair.
-    custom = bool(layouts - BUILT_IN_LAYOUTS)
-    pairs = [p for p in PAIRS if custom or not p.layouts or layouts & set(p.layouts)]
+    pairs = printed_pairs(project, brand.brand.layouts)
     findings = []
-    for role, colour, other in (
-        ("primary", colors.primary, colors.accent),
-        ("accent", colors.accent, colors.primary),
-    ):
+    for role, colour, other in (("primary", colors.primary, colors.accent),):
         own = [p for p in pairs if p.colour == role]
         failed = _failures(own, colors.primary, colors.accent)
         if not failed:
@@ -174,19 +187,34 @@ def check_brand(brand: LoadedBrand) -> list[Finding]:
 
 # ---------------------------------------------------------------- body size
 
-# The smallest body size each layout may print at, in points. leaflet: the floor the README
-# promises (the type steps down from 11.5 pt to no less than 11 pt); large-print: the American
-# Council of the Blind's large-print guidelines (18 pt body or more); trifold: the smallest
-# size this project sets body text in at all (the six narrow panels, README "Layouts").
-BODY_FLOOR_PT = {"leaflet": 11.0, "large-print": 18.0, "trifold": 9.0}
-DEFAULT_FLOOR_PT = 11.0  # any other layout is held to the leaflet's floor
+DEFAULT_FLOOR_PT = 11.0  # a layout whose layout.yaml sets no body_floor_pt
+
+
+@cache
+def _builtin_floor(name: str) -> float | None:
+    """The floor the built-in layout of that name promises (a project that overrides the
+    layout may raise it, never lower it)."""
+    path = builtin_dir("templates") / name / "layout.yaml"
+    if not path.is_file():
+        return None
+    try:
+        return parse(LayoutSpec, load_yaml(path)).body_floor_pt
+    except HandoutsError:  # pragma: no cover - the built-in files are tested
+        return None
+
+
+def body_floor(name: str, spec: LayoutSpec) -> float:
+    """The smallest body size layout ``name`` may print at."""
+    own = spec.body_floor_pt if spec.body_floor_pt is not None else DEFAULT_FLOOR_PT
+    builtin = _builtin_floor(name)
+    return max(own, builtin) if builtin is not None else own
 
 
 def check_layouts(project: Project) -> list[Finding]:
     """An error for each layout whose body type may shrink below its floor."""
     findings = []
     for name, spec in project.specs.items():
-        floor = BODY_FLOOR_PT.get(name, DEFAULT_FLOOR_PT)
+        floor = body_floor(name, spec)
         smallest = min(spec.body_pt, spec.min_body_pt or spec.body_pt)
         if smallest >= floor:
             continue
@@ -204,13 +232,8 @@ def check_layouts(project: Project) -> list[Finding]:
 
 def _layout_problem(project: Project, name: str, field: str, message: str, hint: str) -> Problem:
     """A Problem at ``field`` of the layout.yaml in use (the project's own, else built-in)."""
-    for folder in project.template_dirs:
-        path = folder / name / "layout.yaml"
-        if path.is_file():
-            shown = (
-                str(path.relative_to(project.root))
-                if path.is_relative_to(project.root)
-                else str(path)
-            )
-            return load_yaml(path, shown).problem((field,), message, hint)
-    return Problem(f"templates/{name}/layout.yaml", message, hint=hint)
+    path = layout_file(project.template_dirs, name)
+    if path is None:
+        return Problem(f"templates/{name}/layout.yaml", message, hint=hint)
+    shown = str(path.relative_to(project.root)) if path.is_relative_to(project.root) else str(path)
+    return load_yaml(path, shown).problem((field,), message, hint)
