@@ -150,7 +150,7 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     Up-to-date files are skipped (see output/manifest.json); exit code 0 when every
     document was built or skipped, 1 when any failed or a file has errors.
     """
-    if not (o["force"] or o["dry_run"]) and _up_to_date(project_dir, out_dir, o):
+    if _up_to_date(project_dir, out_dir, o):
         return
     from . import api
     from .console import BuildProgress, echo_problems, note, readability_lines, summary
@@ -208,11 +208,11 @@ def _up_to_date(project_dir: Path, out_dir: Path | None, o: dict[str, Any]) -> b
     out = (out_dir if out_dir is not None else root / "output").resolve()
     keys = ("brands", "handouts", "layouts", "languages", "fmt", "print_ready", "strict", "prune")
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in o.items() if k in keys}
-    if not root.is_dir() or o["fmt"] != "pdf":
+    if not root.is_dir() or o["fmt"] != "pdf" or o["dry_run"]:
         return False
     digest, state = shortcut(root, out, options, dt.date.today())
-    o["_digest"] = digest
-    if state is None:
+    o["_digest"] = digest  # a successful build leaves its state for the next one
+    if state is None or o["force"]:
         return False
     from .results import Report, Result
 
