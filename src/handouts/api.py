@@ -27,7 +27,7 @@ from .plan import Blocked, Filters, Job, Plan, make_plan
 from .project import Broken, Project, load_project
 from .prune import Pruned, prune, stale_outputs
 from .results import Report, Result
-from .workers import Limits, worker_count
+from .workers import Limits, start_server, worker_count
 
 __all__ = [
     "DEFAULT_PAGE_CAP",
@@ -51,6 +51,7 @@ __all__ = [
     "open_project",
     "output_dir",
     "plan",
+    "prepare",
     "prune_outputs",
 ]
 
@@ -71,6 +72,14 @@ def plan(
 def check(project: Project, *, today: dt.date | None = None, strict: bool = False) -> CheckReport:
     """Readability, contrast, glyphs, links, governance (see docs/checks.md)."""
     return run_checks(project, today=today, strict=strict)
+
+
+def prepare(request: BuildRequest) -> None:
+    """Optional: get ready to render before the project is loaded and checked (the worker
+    server starts importing WeasyPrint on another core). Front ends call it when they expect
+    to render something; a build that then renders nothing has lost nothing but that."""
+    if request.executor is None:
+        start_server(request.workers)
 
 
 def output_dir(project: Project, out: Path | str | None = None) -> Path:

@@ -166,6 +166,8 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     )  # fmt: skip
     progress = BuildProgress(o["quiet"])
     digest = o.pop("_digest", None)
+    if not o["dry_run"]:
+        api.prepare(request)
     try:
         project = api.open_project(project_dir)
         echo_problems(project.problems)
