@@ -253,7 +253,6 @@ def _template(allowed: tuple[str, ...]) -> Any:
     return AfterValidator(check)
 
 
-HeaderText = Annotated[str, Strict(), AfterValidator(_one_line)]
 SubjectTemplate = Annotated[
     str,
     Strict(),
