@@ -197,7 +197,10 @@ class _BoundController(Controller):
 
     def __init__(self, handler, sock: socket.socket, **kwargs) -> None:
         self._sock = sock
-        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1], **kwargs)
+        port = sock.getsockname()[1]
+        # A generous start-up wait: the start is an event, not a sleep, but a loaded machine
+        # may take a while to schedule the server's thread.
+        super().__init__(handler, hostname="127.0.0.1", port=port, ready_timeout=60, **kwargs)
 
     def _create_server(self):
         return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
