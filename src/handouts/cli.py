@@ -371,6 +371,268 @@ def _executor(kind: str, scheduler: str | None, explicit_timeout: bool) -> Any:
         raise click.UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
 
 
+# ---------------------------------------------------------------- send (email to patients)
+
+
+@cli.command()
+@click.argument("handout", required=False, metavar="HANDOUT")
+@_PROJECT_OPTION
+@click.option("--brand", "brand_id", metavar="ID", help="The clinic whose handout is sent.")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A patient's email address (repeatable).",
+)
+@click.option(
+    "--to-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CSV file with an email column and an optional language column; it is only read, "
+    "never copied.",
+)
+@click.option("--lang", "language", metavar="CODE", help="The language for patients without one.")
+@click.option(
+    "--layout", metavar="NAME", help="Which layout to attach. Default: the brand's first."
+)
+@click.option(
+    "--eml",
+    "eml_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each message as a .eml file in this folder instead of sending it.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show recipients (masked), subject, attachment and size; send nothing.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation; skip likely typos.")
+@click.option(
+    "--again", is_flag=True, help="Send even to addresses that got it in the last 24 hours."
+)
+@click.option(
+    "--was-sent",
+    "was_sent",
+    metavar="ADDRESS",
+    help="Say whether, and what, was sent to this address (from output/sent.jsonl); exit "
+    "code 0 when something was, 1 when nothing was.",
+)
+def send(
+    handout: str | None,
+    project_dir: Path,
+    brand_id: str | None,
+    to: tuple[str, ...],
+    to_file: Path | None,
+    language: str | None,
+    layout: str | None,
+    eml_dir: Path | None,
+    dry_run: bool,
+    yes: bool,
+    again: bool,
+    was_sent: str | None,
+) -> None:
+    """Email HANDOUT to patients, as a PDF attached to a short message that names no
+    condition (set-up: docs/sending-to-patients.md).
+
+    The PDF is built first if it is not up to date. Every message sent is recorded in
+    output/sent.jsonl without the address; the same handout is not sent to the same address
+    twice within 24 hours. Exit code 0 when everything was sent (or skipped), 1 when
+    anything was not.
+    """
+    from .errors import HandoutsError
+
+    if was_sent:
+        _was_sent(project_dir, was_sent)
+        return
+    if not handout or not brand_id:
+        raise click.UsageError("give the HANDOUT and --brand ID (or use --was-sent ADDRESS)")
+    if not to and not to_file:
+        raise click.UsageError("give --to ADDRESS or --to-file patients.csv")
+    from . import send as sending
+
+    try:
+        found = sending.load_recipients(to, to_file)
+        recipients, typos = _typos(found.recipients, yes or dry_run)
+        request = sending.SendRequest(handout, brand_id, layout, language, eml_dir, again)
+        plan = sending.prepare(project_dir, request, recipients)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    for note in [*found.notes, *plan.notes]:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    _send_overview(plan, typos, dry_run)
+    if dry_run:
+        sys.exit(0)
+    if not plan.to_send:
+        click.echo("Nothing to send.", err=bool(typos))
+        sys.exit(0 if not typos else EXIT_FAILED)
+    if not yes and not _confirm_send(plan):
+        click.echo("Nothing was sent.")
+        sys.exit(EXIT_FAILED)
+    try:
+        if eml_dir:
+            summary = sending.write_eml(plan, on_outcome=_send_line)
+        else:
+            summary = sending.deliver(plan, on_outcome=_send_line, on_retry=_send_retry)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    _send_summary(summary, typos, plan)
+    sys.exit(0 if summary.ok and not typos else EXIT_FAILED)
+
+
+def _typos(recipients: list[Any], no_questions: bool) -> tuple[list[Any], list[Any]]:
+    """Ask about each address whose domain looks misspelt; with --yes (or in a dry run),
+    leave them out."""
+    kept, left_out = [], []
+    for r in recipients:
+        if not r.suggestion:
+            kept.append(r)
+            continue
+        typed, meant = r.domain, r.suggestion.rpartition("@")[2]
+        if no_questions:
+            left_out.append(r)
+            continue
+        click.echo(f"{r.where}: {r.masked} ends in '{typed}': did you mean '{meant}'?")
+        choice = click.prompt(
+            f"  fix = send to ...@{meant}, keep = send to ...@{typed} as typed, skip = not now",
+            type=click.Choice(["fix", "keep", "skip"]),
+            default="skip",
+        )
+        if choice == "fix":
+            kept.append(r.corrected())
+        elif choice == "keep":
+            kept.append(type(r)(r.address, r.where, r.language))
+        else:
+            left_out.append(r)
+    return kept, left_out
+
+
+def _send_overview(plan: Any, typos: list[Any], dry_run: bool) -> None:
+    if dry_run:
+        click.echo("Dry run: nothing is sent.")
+    action = "write" if plan.eml_dir else "send"
+    for d in plan.deliveries:
+        if plan.again or d.already is None:
+            if dry_run:
+                message = plan.message(d)
+                size = len(message.as_bytes())
+                click.echo(
+                    f"{action:5} {d.recipient.masked}  ({d.recipient.where})  {d.language}  "
+                    f"subject: {message['Subject']}  attachment: {d.attachment} "
+                    f"({d.document.size / 1024:.0f} KB; message {size / 1024:.0f} KB)"
+                )
+        else:
+            click.echo(
+                f"skip  {d.recipient.masked}  ({d.recipient.where}): already sent "
+                f"{d.already.get('time', '')}; --again sends it anyway"
+            )
+    for r in typos:
+        meant = r.suggestion.rpartition("@")[2]
+        click.secho(
+            f"ask   {r.masked}  ({r.where}): '{r.domain}' looks like a typo of '{meant}'; "
+            "a real run asks what to do"
+            if dry_run
+            else f"skip  {r.masked}  ({r.where}): '{r.domain}' looks like a typo of '{meant}'; "
+            "run without --yes to decide",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _confirm_send(plan: Any) -> bool:
+    todo = plan.to_send
+    first = todo[0]
+    languages = sorted({d.language for d in todo})
+    if len(todo) == 1:
+        click.echo(f"To:         {first.recipient.address}")
+    else:
+        click.echo(f"To:         {len(todo)} recipients")
+    click.echo(f"Handout:    {plan.handout} ({plan.brand.brand.name}, {plan.layout})")
+    click.echo(f"Language:   {', '.join(languages)}")
+    for lang in languages:
+        d = next(x for x in todo if x.language == lang)
+        click.echo(f"Attachment: {d.attachment} ({d.document.size / 1024:.0f} KB)")
+    verb = "Write" if plan.eml_dir else "Send"
+    try:
+        return click.confirm(f"{verb} {len(todo)} message(s)?", default=False)
+    except click.Abort:
+        click.echo("")
+        click.secho(
+            "error: no answer to the question (add --yes to send without asking)",
+            fg="red",
+            err=True,
+        )
+        return False
+
+
+def _send_line(outcome: Any) -> None:
+    r = outcome.delivery.recipient
+    if outcome.status in ("sent", "written"):
+        click.echo(f"{outcome.status:7} {r.masked}  ({r.where})  {outcome.delivery.language}")
+    elif outcome.status == "skipped":
+        click.echo(f"skipped {r.masked}  ({r.where}): {outcome.detail}")
+    elif outcome.status == "failed":
+        click.secho(f"FAILED  {r.masked}  ({r.where}): {outcome.detail}", fg="red", err=True)
+
+
+def _send_retry(delivery: Any, failure: Any, wait: float) -> None:
+    r = delivery.recipient
+    click.secho(
+        f"retry   {r.masked}  ({r.where}): {failure.message}; trying again in {wait:g} s",
+        fg="yellow",
+        err=True,
+    )
+
+
+def _send_summary(summary: Any, typos: list[Any], plan: Any) -> None:
+    done = "written" if plan.eml_dir else "sent"
+    counts = [f"{summary.count(done)} {done}"]
+    for status in ("skipped", "failed", "not sent"):
+        if summary.count(status):
+            counts.append(f"{summary.count(status)} {status}")
+    if typos:
+        counts.append(f"{len(typos)} left out as likely typos")
+    bad = not summary.ok or bool(typos)
+    if summary.stopped:
+        click.secho(f"stopped: {summary.stopped}", fg="red", err=True)
+        not_sent = [o for o in summary.outcomes if o.status == "not sent"]
+        for o in not_sent:
+            r = o.delivery.recipient
+            click.secho(f"not sent {r.masked}  ({r.where})", fg="red", err=True)
+        click.secho(
+            "Fix the problem and run the same command again: what was sent is skipped.",
+            fg="red",
+            err=True,
+        )
+    click.echo(", ".join(counts) + ".", err=bad)
+
+
+def _was_sent(project_dir: Path, address: str) -> None:
+    from .errors import HandoutsError
+    from .send import mask, was_sent
+
+    try:
+        records = was_sent(project_dir, address)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    shown = mask(address.strip())
+    if records is None:
+        click.echo("Nothing was ever sent from this project (it has no .handouts-secret).")
+        sys.exit(EXIT_FAILED)
+    found = [r for r in records if r.get("event") in ("sent", "eml")]
+    if not found:
+        click.echo(f"No message to {shown} is recorded in output/sent.jsonl.")
+        sys.exit(EXIT_FAILED)
+    for r in found:
+        what = "sent   " if r.get("event") == "sent" else "written"
+        click.echo(
+            f"{what} {r.get('time', '?')}  {r.get('document', '?')}  "
+            f"Message-ID {r.get('message_id', '?')}"
+        )
+
+
 def _stop_code() -> int:
     return EXIT_TERMINATED if _stopped_by["sigterm"] else EXIT_INTERRUPTED
 

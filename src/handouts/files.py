@@ -29,7 +29,8 @@ def write_atomic(target: Path, data: bytes | str) -> None:
 
 def inside(folder: Path, relative: str) -> Path | None:
     """``folder / relative`` when ``relative`` is a plain relative path that stays inside
-    ``folder`` (no absolute path, no ``..``, no symlink out); None otherwise."""
+    ``folder``: no absolute path, no ``..``, no folder on the way that is a symlink out. (The
+    last part may be a symlink: writing replaces the link itself, and reading refuses it.)"""
     if not relative or "\0" in relative or os.path.isabs(relative):
         return None
     parts = Path(relative).parts
@@ -37,8 +38,8 @@ def inside(folder: Path, relative: str) -> Path | None:
         return None
     candidate = folder / relative
     real_folder = os.path.realpath(folder)
-    real = os.path.realpath(candidate)
-    if real != real_folder and not real.startswith(real_folder + os.sep):
+    real_parent = os.path.realpath(candidate.parent)
+    if real_parent != real_folder and not real_parent.startswith(real_folder + os.sep):
         return None
     return candidate
 

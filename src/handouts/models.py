@@ -23,6 +23,8 @@ from pydantic import (
     Strict,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from .errors import HandoutsError, Problem
@@ -218,6 +220,83 @@ class Contact(_Model):
     address: Text | None = Field(None, description="Street address, as printed.")
 
 
+# ---------------------------------------------------------------- email (handouts send)
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def _one_line(value: str) -> str:
+    if _HEADER_UNSAFE.search(value):
+        raise ValueError("must be one line, without line breaks or control characters")
+    return value
+
+
+def _template(allowed: tuple[str, ...]) -> Any:
+    """A one-line text with ``{name}`` placeholders taken only from ``allowed``."""
+
+    def check(value: str) -> str:
+        _one_line(value)
+        for name in _PLACEHOLDER.findall(value):
+            if name not in allowed:
+                hint = did_you_mean(name, allowed)
+                known = ", ".join(f"{{{a}}}" for a in allowed)
+                raise ValueError(
+                    f"has an unknown placeholder {{{name}}}; "
+                    + (hint or f"the placeholders are {known}")
+                )
+        if "{" in _PLACEHOLDER.sub("", value) or "}" in _PLACEHOLDER.sub("", value):
+            raise ValueError("has a { or } that is not part of a placeholder such as {clinic}")
+        return value
+
+    return AfterValidator(check)
+
+
+SubjectTemplate = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _template(("clinic", "title")),
+]
+FileNameTemplate = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    _template(("clinic", "title", "handout", "language")),
+]
+
+
+class EmailSettings(_Model):
+    """How the brand's emails to patients look (handouts send). Every field is optional."""
+
+    from_name: Annotated[Text, AfterValidator(_one_line)] | None = Field(
+        None, description="The sender's name patients see. Default: the clinic's name."
+    )
+    from_address: Email | None = Field(
+        None,
+        description="The address emails come from; the mail server must allow it. "
+        "Default: contact.email.",
+    )
+    reply_to: Email | None = Field(
+        None, description="Where patients' replies go. Default: contact.email."
+    )
+    subject: SubjectTemplate | dict[Lang, SubjectTemplate] | None = Field(
+        None,
+        description="The subject line, or one per language. Placeholders: {clinic}, and "
+        "{title} (the handout's title: it names the topic, so it is off by default). "
+        'Default: "Information from {clinic}", translated.',
+    )
+    signature: Text | None = Field(
+        None, description="Closing lines under the message, such as a team's name."
+    )
+    attachment_name: FileNameTemplate = Field(
+        "{title} - {clinic}",
+        description="The attached PDF's file name, without .pdf. Placeholders: {clinic}, "
+        "{title}, {handout} (its id), {language}.",
+    )
+
+
 class Brand(_Model):
     """One clinic's look and contact details."""
 
@@ -251,9 +330,108 @@ class Brand(_Model):
     print_ready: Annotated[bool, Strict()] = Field(
         False, description="Also build print-shop PDFs with 3 mm bleed and crop marks."
     )
+    email: EmailSettings = Field(
+        default_factory=EmailSettings,
+        description="How emails to patients look (handouts send): sender, subject, signature.",
+    )
 
 
 # ---------------------------------------------------------------- project settings
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.fullmatch(value):
+        raise ValueError("must be the name of an environment variable, like SMTP_PASSWORD")
+    return value
+
+
+def _no_password(value: Any) -> Any:
+    raise ValueError(
+        "a password is never read from handouts.yaml (it is shared and often committed): "
+        "put it in an environment variable named by password_env, or in a file readable only "
+        "by you named by password_file"
+    )
+
+
+class SmtpSettings(_Model):
+    """The mail server that `handouts send` uses (the smtp: block of handouts.yaml)."""
+
+    host: Annotated[Text, AfterValidator(_one_line)] = Field(
+        description="The mail server's name, like smtp.clinic.example."
+    )
+    port: Annotated[int, Strict(), Field(ge=1, le=65535)] | None = Field(
+        None, description="Default: 587 for starttls, 465 for tls, 25 for none."
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls or tls, both with the server's certificate checked; none is "
+        "allowed only for a mail relay on this computer (localhost).",
+    )
+    username: Annotated[Text, AfterValidator(_one_line)] | None = Field(
+        None, description="The user name to log in with, if the server asks for one."
+    )
+    password_env: Annotated[str, Strict(), AfterValidator(_env_name)] | None = Field(
+        None, description="The environment variable that holds the password."
+    )
+    password_file: Text | None = Field(
+        None,
+        description="Or a file that holds the password, readable by its owner only "
+        "(chmod 600); relative to the project folder.",
+    )
+    password: Annotated[Any, BeforeValidator(_no_password)] = Field(
+        None, description="Not allowed: use password_env or password_file."
+    )
+    ca_file: Text | None = Field(
+        None,
+        description="Certificate authorities to trust instead of the system's, as a PEM file "
+        "(for a server with a private certificate); relative to the project folder.",
+    )
+    rate: Annotated[int, Strict(), Field(ge=1, le=6000)] = Field(
+        20, description="At most this many messages per minute."
+    )
+    max_attachment_mb: Annotated[float, Field(gt=0, le=25)] = Field(
+        10, description="The largest PDF that may be attached, in MB."
+    )
+    timeout: Annotated[float, Field(ge=1, le=300)] = Field(
+        30, description="Seconds to wait for the mail server before giving up."
+    )
+
+    @field_validator("security")
+    @classmethod
+    def _tls_off_the_machine(cls, value: str, info: ValidationInfo) -> str:
+        host = info.data.get("host")
+        if value == "none" and host and not _loopback(host):
+            raise ValueError(
+                f"security: none would send patients' mail unencrypted to {host}; it is "
+                "allowed only for localhost. Use starttls or tls"
+            )
+        return value
+
+    @field_validator("password_file")
+    @classmethod
+    def _one_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("password_env"):
+            raise ValueError("give either password_env or password_file, not both")
+        return value
+
+    @property
+    def loopback(self) -> bool:
+        return _loopback(self.host)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
 
 
 class Settings(_Model):
@@ -264,6 +442,9 @@ class Settings(_Model):
     )
     plain_language: dict[Text, Text] = Field(
         {}, description="More words to flag, each with a plainer word: `utilize: use`."
+    )
+    smtp: SmtpSettings | None = Field(
+        None, description="The mail server for `handouts send`; no password here."
     )
 
 
