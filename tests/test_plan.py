@@ -148,3 +148,18 @@ def test_a_new_format_plugs_in_without_touching_the_build(make_project, tmp_path
         assert [r.status for r in again.results] == ["skipped"]
     finally:
         formats._REGISTRY.pop("summary-test")
+
+
+def test_templates_a_format_never_reads_do_not_change_its_key(make_project) -> None:
+    root = make_project()
+    (before,) = make_plan(api.open_project(root))
+    email = root / "templates/email/subject.html"
+    email.parent.mkdir(parents=True)
+    email.write_text("{{ clinic }}")
+    (after,) = make_plan(api.open_project(root))
+    assert after.key == before.key
+    base = root / "templates/base/extra.css"
+    base.parent.mkdir(parents=True)
+    base.write_text("p {}")
+    (changed,) = make_plan(api.open_project(root))
+    assert changed.key != before.key

@@ -102,7 +102,7 @@ class _Hasher:
 
     def __init__(self) -> None:
         self._files: dict[Path, str] = {}
-        self._trees: dict[tuple[Path, ...], str] = {}
+        self._trees: dict[tuple[tuple[Path, ...], frozenset[str]], str] = {}
 
     def file(self, path: Path) -> str:
         if path not in self._files:
@@ -119,17 +119,22 @@ class _Hasher:
             digest.update(f"{name}\0{self.file(path)}\n".encode())
         return digest.hexdigest()
 
-    def tree(self, folders: tuple[Path, ...]) -> str:
-        """Every file of every folder, by relative path: an override changes the hash."""
-        if folders not in self._trees:
+    def tree(self, folders: tuple[Path, ...], skip: frozenset[str] = frozenset()) -> str:
+        """Every file of every folder, by relative path (an override changes the hash), but
+        for the top-level folders named in ``skip``."""
+        if (folders, skip) not in self._trees:
             digest = hashlib.sha256()
             for folder in folders:
                 files = [
-                    p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                    p
+                    for p in folder.rglob("*")
+                    if p.is_file()
+                    and "__pycache__" not in p.parts
+                    and p.relative_to(folder).parts[0] not in skip
                 ]
                 digest.update(f"{folder.name}:{self.files(files, folder)}\n".encode())
-            self._trees[folders] = digest.hexdigest()
-        return self._trees[folders]
+            self._trees[(folders, skip)] = digest.hexdigest()
+        return self._trees[(folders, skip)]
 
 
 @cache
@@ -147,6 +152,7 @@ def _inputs(
     brand: LoadedBrand,
     handout: LoadedHandout,
     layout: str,
+    fmt: formats.Format,
     options: str,
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     faces = font_families(project.font_dirs).get(brand.brand.font, ())
@@ -155,7 +161,7 @@ def _inputs(
     inputs = {
         "content": hasher.file(handout.path),
         "brand": hasher.files(brand_files),
-        "templates": hasher.tree(project.template_dirs),
+        "templates": hasher.tree(project.template_dirs, fmt.unused_templates),
         "fonts": hasher.files(f.path for f in faces),
         "settings": hasher.file(settings) if settings.is_file() else "none",
         "tool": _versions(),
@@ -238,7 +244,7 @@ def make_plan(
                     spec = project.specs.get(layout, LayoutSpec())
                     max_pages = _max_pages(spec, handout.handout.max_pages, brand.brand.max_pages)
                     options = f"format={f.name}; max_pages={max_pages}"
-                    inputs, sources = _inputs(hasher, project, brand, handout, layout, options)
+                    inputs, sources = _inputs(hasher, project, brand, handout, layout, f, options)
                     jobs.append(
                         Job(
                             brand,

@@ -39,6 +39,10 @@ class Format:
     needs_renderer: ClassVar[bool] = True  # needs WeasyPrint loaded in the worker
     print_ready: ClassVar[bool] = False  # bleed and crop marks
     selectable: ClassVar[bool] = True  # offered by `build --format`
+    # Template folders this format never reads: editing them does not rebuild its files.
+    unused_templates: ClassVar[frozenset[str]] = frozenset(
+        {"email", "gallery", "scaffold", "serve", "web"}
+    )
 
     def render(self, job: Job, renderer: Any, page_cap: int) -> Output:
         raise NotImplementedError
