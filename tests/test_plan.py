@@ -151,7 +151,7 @@ def test_a_new_format_plugs_in_without_touching_the_build(make_project, tmp_path
 
 
 def test_templates_a_format_never_reads_do_not_change_its_key(make_project) -> None:
-    root = make_project()
+    root = make_project({"templates/README.txt": "the project's own templates"})
     (before,) = make_plan(api.open_project(root))
     email = root / "templates/email/subject.html"
     email.parent.mkdir(parents=True)
