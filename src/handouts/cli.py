@@ -441,8 +441,7 @@ def _summary(report: Any, out: Path, quiet: bool, strict: bool) -> None:
     built, skipped, failed = (report.count(s) for s in ("built", "skipped", "failed"))
     rate = f" ({built / report.seconds:.1f} documents/s)" if report.seconds and built else ""
     line = (
-        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s"
-        f"{rate} → {out}"
+        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s{rate} → {out}"
     )
     bad = not report.ok(strict)
     if report.interrupted:
@@ -480,3 +479,89 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("HANDOUTS_DEBUG"):
             raise
         sys.exit(EXIT_INTERNAL)
+
+
+# ---------------------------------------------------------------- import
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--id",
+    "handout_id",
+    metavar="ID",
+    help="The new handout's id (and file name). Default: made from its title.",
+)
+@click.option(
+    "--lang",
+    "language",
+    default="en",
+    show_default=True,
+    metavar="CODE",
+    help="The language the FAQ is written in.",
+)
+@click.option(
+    "--references",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A references file (like the seed's references.yaml) that gives the cited articles "
+    "their DOIs and links, by title.",
+)
+@click.option("--force", is_flag=True, help="Replace the handout if it already exists.")
+@_PROJECT_OPTION
+def import_faq(
+    file: Path,
+    handout_id: str | None,
+    language: str,
+    references: Path | None,
+    force: bool,
+    project_dir: Path,
+) -> None:
+    """Import an existing FAQ (.txt, .md, .html or .docx) as content/handouts/ID.yaml.
+
+    Every guess the importer made is marked "# CHECK:" in the new file and listed here; a
+    reviewer must check and approve the text before it is printed. The new handout is then
+    checked as `handouts check` would. Nothing is ever invented: an article the FAQ does not
+    link stays without a link.
+    """
+    from .errors import HandoutsError
+    from .importers import import_file, write_result
+    from .importers.writer import FORMAT_NAMES
+
+    try:
+        result = import_file(file, handout_id=handout_id, language=language, references=references)
+        path = write_result(result, project_dir, force=force)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    click.echo(f"imported {file} ({FORMAT_NAMES[result.format]}): {result.summary()}")
+    click.echo(f"wrote {path}")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if result.guesses:
+        count = len(result.guesses)
+        click.echo(
+            f"\n{count} guess{'es' * (count != 1)} to check, each marked # CHECK: in the file:"
+        )
+        for guess in result.guesses:
+            click.echo(f"  {path}:{guess.line} {guess.key}: {guess.message}")
+    click.echo("\nhandouts check:")
+    click.echo(_check_imported(project_dir, result.handout_id, result.language), nl=False)
+
+
+def _check_imported(project_dir: Path, handout_id: str, language: str) -> str:
+    """What `handouts check` says about one handout, as text (the project's own errors too)."""
+    from .checks import CheckReport, format_text, run_checks
+    from .errors import HandoutsError
+    from .project import load_project
+
+    try:
+        report = run_checks(load_project(project_dir))
+    except HandoutsError as exc:
+        return "".join(f"  error: {line}\n" for line in str(exc).splitlines())
+    mine = CheckReport(
+        tuple(f for f in report.findings if (f.handout, f.language) == (handout_id, language)),
+        tuple(r for r in report.readability if (r.handout, r.language) == (handout_id, language)),
+        report.today,
+        report.strict,
+    )
+    return format_text(mine)

@@ -499,6 +499,7 @@ class _Walker:
         self.lists: list[dict[str, Any]] = []  # open lists: items, ordered, depth
         self.in_item = 0  # li elements open
         self.capture: list[str] = []  # heading, summary or subtitle being read
+        self.item_cite = ""  # the <cite> of the list item being read
         self.visited = 0
 
     def walk(self, top: Any) -> None:
@@ -596,6 +597,8 @@ class _Walker:
         elif tag == "a":
             href = self.page.href(node.get("href"))
             self.inline.open("link" if href else "none", href)
+        elif tag == "cite" and self.in_item and not self.item_cite:
+            self.item_cite = plain_text(node)
 
     def _exit(self, node: Any) -> None:
         tag = _tag(node)
@@ -656,12 +659,13 @@ class _Walker:
         if not self.lists:
             return
         flushed = self.inline.flush()
+        cited, self.item_cite = self.item_cite, ""
         if flushed is None:
             return
         markdown, plain, _bold, links = flushed
         markdown = " ".join(markdown.replace("\\\n", " ").split())
         top = self.lists[-1]
-        top["items"].append(Item(markdown, plain, links, top["depth"]))
+        top["items"].append(Item(markdown, plain, links, top["depth"], cited))
 
     def _end_list(self) -> None:
         done = self.lists.pop()

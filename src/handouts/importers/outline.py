@@ -17,6 +17,8 @@ from . import mdtext
 from .draft import Draft, DraftClosing, DraftNotice, DraftQuestion, DraftReference
 
 MAX_QUESTION_CHARS = 250  # a longer "line ending in ?" is a paragraph, not a question
+# A line that only labels the list of articles after it ("Sources:"); not answer text.
+SOURCE_LABELS = {"sources", "source", "references", "citations", "fuentes", "referencias"}
 
 _WARNING_START = re.compile(
     r"^\W*(please note|important|note|warning|caution|attention|notice)\b", re.I
@@ -42,6 +44,7 @@ class Item:
     plain: str
     links: list[Link] = field(default_factory=list)
     depth: int = 0  # 0 for the top level; more for a nested list
+    cite: str = ""  # the words of a <cite> in it: the title of a cited work
 
 
 @dataclass
@@ -397,8 +400,17 @@ class Assembler:
         parts: list[str] = []
         found: list[cite.Citation] = []
         checks: list[str] = []
-        for block in blocks:
+        for i, block in enumerate(blocks):
             if block.kind in ("open", "close"):
+                continue
+            following = blocks[i + 1] if i + 1 < len(blocks) else None
+            if (
+                block.kind in ("para", "heading")
+                and block.plain.strip().rstrip(":").strip().lower() in SOURCE_LABELS
+                and following is not None
+                and following.kind == "list"
+                and all(self._item_citation(item) for item in following.items)
+            ):
                 continue
             if block.kind in ("heading", "summary", "subtitle"):
                 text = block.plain.strip()
@@ -443,6 +455,10 @@ class Assembler:
         return ("\n\n".join(parts) + "\n") if parts else "", found, checks
 
     def _item_citation(self, item: Item) -> cite.Citation | None:
+        if item.cite:  # the title is marked up as such; the link, if any, is the article's
+            links = [link for link in item.links if mdtext.allowed_link(link.href)]
+            fields, checks = cite.link_fields(links[0].href) if links else ({}, [])
+            return cite.Citation(item.cite, dict(fields), list(checks))
         plain = item.plain.strip()
         title, had_marker = cite.strip_read_here(plain)
         cite_links = [link for link in item.links if cite.is_citation_link(link.href)]
