@@ -127,7 +127,12 @@ def import_file(
         ) from None
     warnings: list[str] = []
     outline = reader.read(path, display, warnings)
-    draft = Assembler(display, fmt, _SOURCE_NAMES[fmt]).assemble(outline)
+    try:
+        draft = Assembler(display, fmt, _SOURCE_NAMES[fmt]).assemble(outline)
+    except HandoutsError as exc:
+        # What the reader had to drop may be why nothing was found: say it too.
+        notes = [Problem(display, w.removeprefix(f"{display}: ")) for w in warnings]
+        raise HandoutsError([*exc.problems, *notes]) from None
     warnings += draft.warnings
     source_name = path.name
     if references is not None:

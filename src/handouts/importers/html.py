@@ -42,6 +42,12 @@ _DROP = {
     "base", "head", "title", "dialog", "param", "output", "progress", "meter", "address",
     "portal", "slot", "search",
 }  # fmt: skip
+# Void elements: they never have content, so anything the parser hung under one (libxml2
+# does not know all of HTML5's) is the page's own content and is still read.
+_VOID = {
+    "embed", "source", "track", "param", "img", "image", "input", "area", "base", "link",
+    "meta", "wbr", "col", "keygen",
+}  # fmt: skip
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = {
     "p", "div", "section", "article", "main", "body", "blockquote", "pre", "figure",
@@ -137,7 +143,7 @@ def plain_text(element: Any, limit: int = 2000) -> str:
             parts.append(node)
             size += len(node)
             continue
-        if depth > MAX_DEPTH or _tag(node) in _DROP - {"header"} or _hidden(node):
+        if depth > MAX_DEPTH or (depth and _tag(node) in _DROP) or _hidden(node):
             continue
         if node.text:
             parts.append(node.text)
@@ -517,6 +523,11 @@ class _Walker:
                 self.page.dropped["budget"] = 1
                 break
             if self._skip(node, depth):
+                if _tag(node) in _VOID:
+                    for child in reversed(node):
+                        if child.tail:
+                            stack.append(("text", child.tail, depth))
+                        stack.append(("enter", child, depth + 1))
                 continue
             self._enter(node)
             stack.append(("exit", node, depth))

@@ -414,6 +414,11 @@ class Assembler:
                 continue
             if block.kind in ("heading", "summary", "subtitle"):
                 text = block.plain.strip()
+                if text and all(b.kind in ("open", "close") for b in blocks[i + 1 :]):
+                    # A section heading right before the next question: handouts have no
+                    # sections, and it is no part of this answer.
+                    self.draft.warnings.append(f'the section heading "{text}" was left out')
+                    continue
                 if text:
                     parts.append(f"**{mdtext.escape_inline(text)}**")
                     checks.append(f'the heading "{_short(text)}" is kept as a bold line')
@@ -491,6 +496,7 @@ class Assembler:
         ):
             rest = cite.remove_identifiers(plain.replace(link_words, " "))
             title = link_words
+            checks.append("the title is the link's words: write the article's full title")
             if rest:
                 fields["note"] = f"Cited in the source as: {plain}"
                 checks.append("the title is the link's words; the whole line is in note:")
