@@ -136,7 +136,8 @@ def import_file(
     warnings += draft.warnings
     source_name = path.name
     if references is not None:
-        known, more = citations.load_references(Path(references), str(references))
+        # Named by its file name in the handout's comments: no local paths in content.
+        known, more = citations.load_references(Path(references), Path(references).name)
         warnings += more
         warnings += citations.fill_from_known(draft.references, known, source_name)
     else:

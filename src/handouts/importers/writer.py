@@ -72,8 +72,11 @@ class _Lines:
 
 
 def scalar(value: str) -> str:
-    """A one-line YAML scalar: plain when YAML reads it back as the same text, else quoted."""
-    if value and value == value.strip() and "\n" not in value:
+    """A one-line YAML scalar: plain when YAML reads it back as the same text, else quoted.
+    Text with a colon or starting with a digit is quoted anyway, so that a later hand edit
+    cannot turn it into a number or a date (``20:45`` is 1245 in YAML 1.1)."""
+    risky = ":" in value or value[:1].isdigit()
+    if value and not risky and value == value.strip() and "\n" not in value:
         try:
             if yaml.safe_load(f"k: {value}\n") == {"k": value}:
                 return value
