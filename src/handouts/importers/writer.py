@@ -204,7 +204,7 @@ def _verify(text: str, data: dict[str, Any], source: str) -> None:
                 hint="import the questions in two or more parts, each its own handout",
             )
         )
-    loaded = yaml.safe_load(text)
+    loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if loaded != data:
         raise RuntimeError(f"the YAML written for {source} does not read back as its data")
     with tempfile.TemporaryDirectory(prefix="handouts-import-") as folder:
