@@ -757,3 +757,17 @@ def test_the_web_page_round_trips_through_import(repo_jobs, tmp_path: Path) -> N
         assert data["closing"]["heading"] == handout.closing.heading
         assert data["closing"]["text"].split() == handout.closing.text.split()
         assert not result.warnings
+
+
+def test_the_interim_command_writes_every_page(make_project, tmp_path: Path, capsys) -> None:
+    from handouts import webpage
+
+    root = make_project()
+    out = tmp_path / "site"
+    webpage.main(["-C", str(root), "--out", str(out)])
+    assert capsys.readouterr().out == f"wrote {out / 'test/sample.en.html'}\n"
+    assert sorted(p.name for p in (out / "test").iterdir()) == ["sample.en.html", "test-logo.svg"]
+    with pytest.raises(SystemExit) as stopped:
+        webpage.main(["-C", str(tmp_path / "nowhere")])
+    assert stopped.value.code == 1
+    assert "this folder does not exist" in capsys.readouterr().err
