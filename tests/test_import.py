@@ -333,6 +333,7 @@ def test_faqpage_json_ld_comes_first() -> None:
     ]
     for hidden in ("Home", "Services", "Privacy", "Research is pre-clinical", "Lakeview"):
         assert hidden not in result.yaml
+    assert not result.warnings  # the visible accordion matches the data
 
 
 def test_microdata_and_the_page_language() -> None:
@@ -374,6 +375,34 @@ def test_details_and_summary() -> None:
     assert any("relative to the page" in w for w in result.warnings)
     assert [r.get("doi") for r in data["references"]] == ["10.21037/sci-2020-037", None]
     assert data["closing"] == {"heading": "Want to learn more about exosome therapy?"}
+
+
+def test_an_accordion_page_without_structured_data(tmp_path: Path) -> None:
+    """The usual accessible accordion: the question in a heading's button, the answer in a
+    panel that stays hidden until the button opens it. Other hidden text is still dropped."""
+    path = tmp_path / "accordion.html"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            <h1>Exosome Therapy</h1>
+            <div class="accordion">
+              <h3><button aria-expanded="false" aria-controls="a1">What are exosomes?</button></h3>
+              <div id="a1" role="region" hidden><p>Exosomes are extracellular vesicles.</p></div>
+              <h3><button data-toggle="collapse">Can exosomes cure cancer?</button></h3>
+              <div class="collapse" style="display: none"><p>They are not a cure.</p></div>
+            </div>
+            <div hidden>Hidden spam words</div>
+            <button>Print this page</button>
+            """
+        )
+    )
+    result = import_file(path)
+    assert [(q["question"], q["answer"]) for q in result.data["questions"]] == [
+        ("What are exosomes?", "Exosomes are extracellular vesicles.\n"),
+        ("Can exosomes cure cancer?", "They are not a cure.\n"),
+    ]
+    assert "spam" not in result.yaml and "Print" not in result.yaml
+    assert any("1 hidden element(s) dropped" in w for w in result.warnings)
 
 
 def test_headings_and_bold_lines_ending_in_a_question_mark() -> None:

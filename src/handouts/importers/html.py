@@ -166,6 +166,14 @@ class _Page:
         self.display = display
         self.dropped: Counter[str] = Counter()
         self.base = self._base_url()
+        # Collapsed accordion panels are hidden until a button opens them: their ids are in
+        # the buttons' aria-controls. They are the answers, not hidden text.
+        self.panels = {
+            name for value in root.xpath("//@aria-controls")[:10_000] for name in str(value).split()
+        }
+
+    def collapsed_panel(self, element: Any) -> bool:
+        return (element.get("id") or "") in self.panels or "collapse" in _classes(element)
 
     def _base_url(self) -> str | None:
         """Where relative links point: <base href>, the canonical address or og:url (https)."""
@@ -549,13 +557,15 @@ class _Walker:
         if depth > MAX_DEPTH:
             self.page.dropped["deep"] += 1
             return True
+        if tag == "button" and self.capture:
+            return False  # an accordion's question: <h3><button>Question?</button></h3>
         if tag in _DROP:
             if tag in ("img", "image", "picture"):
                 self.page.dropped["image"] += 1
             elif tag in ("script", "style", "iframe", "object", "embed", "applet", "frame"):
                 self.page.dropped["script"] += 1
             return True
-        if _hidden(node):
+        if _hidden(node) and not self.page.collapsed_panel(node):
             self.page.dropped["hidden"] += 1
             return True
         return tag == "aside" and self._region(node) is None  # a sidebar
