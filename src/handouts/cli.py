@@ -441,7 +441,8 @@ def _summary(report: Any, out: Path, quiet: bool, strict: bool) -> None:
     built, skipped, failed = (report.count(s) for s in ("built", "skipped", "failed"))
     rate = f" ({built / report.seconds:.1f} documents/s)" if report.seconds and built else ""
     line = (
-        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s{rate} → {out}"
+        f"{built} built, {skipped} skipped, {failed} failed in {report.seconds:.1f} s"
+        f"{rate} → {out}"
     )
     bad = not report.ok(strict)
     if report.interrupted:

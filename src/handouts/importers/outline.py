@@ -364,13 +364,11 @@ class Assembler:
         if not content and trailing:
             first = trailing[0]
             if _marker_kind(first) and len(trailing) <= 3 and d.closing is None:
-                content = trailing
                 d.closing = DraftClosing(
                     first.plain.strip(),
                     checks=["a question after the last answer: it is the closing call to action"],
                 )
-                content = trailing[1:]
-                text, _, _ = self._answer(content)
+                text, _, _ = self._answer(trailing[1:])
                 d.closing.text = text.strip() or None
                 return
             left = " ".join(b.plain for b in trailing if b.plain)[:80]
