@@ -138,11 +138,11 @@ def test_a_new_format_plugs_in_without_touching_the_build(make_project, tmp_path
     try:
         project = _project(make_project, {B: BRAND + "layouts: [leaflet, trifold]\n"})
         plan = api.plan(project, formats=["summary-test"])
-        assert _outputs(plan) == ["test/sample.en.summary-test.txt"]  # once, not per layout
+        assert _outputs(plan) == ["test/sample.en.txt"]  # once, not per layout
         request = api.BuildRequest(formats=["summary-test"], out=tmp_path / "out", workers=2)
         report = api.build(project, request)
         assert [r.status for r in report.results] == ["built"]
-        written = (tmp_path / "out/test/sample.en.summary-test.txt").read_text()
+        written = (tmp_path / "out/test/sample.en.txt").read_text()
         assert written == "Sample Handout for Test Clinic\n"
         again = api.build(project, request)
         assert [r.status for r in again.results] == ["skipped"]

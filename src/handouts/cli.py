@@ -21,6 +21,7 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 _stopped_by = {"sigterm": False}
+FORMATS = ["pdf", "web", "html"]  # formats.selectable(), without importing it at start-up
 
 
 def _echo_problems(text: str, prefix: str = "error: ") -> None:
@@ -83,10 +84,11 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["pdf", "html"]),
+    type=click.Choice(FORMATS),
     default="pdf",
     show_default=True,
-    help="html writes the intermediate HTML and its assets, to debug templates in a browser.",
+    help="pdf: the handouts; web: an accessible web page per brand and language for the "
+    "clinic's site; html: the intermediate HTML and its assets, to debug templates.",
 )
 @click.option(
     "-j",
@@ -631,6 +633,97 @@ def _was_sent(project_dir: Path, address: str) -> None:
             f"{what} {r.get('time', '?')}  {r.get('document', '?')}  "
             f"Message-ID {r.get('message_id', '?')}"
         )
+
+
+# ---------------------------------------------------------------- import
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--id",
+    "handout_id",
+    metavar="ID",
+    help="The new handout's id (and file name). Default: made from its title.",
+)
+@click.option(
+    "--lang",
+    "language",
+    default="en",
+    show_default=True,
+    metavar="CODE",
+    help="The language the FAQ is written in.",
+)
+@click.option(
+    "--references",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A references file (like the seed's references.yaml) that gives the cited articles "
+    "their DOIs and links, by title.",
+)
+@click.option("--force", is_flag=True, help="Replace the handout if it already exists.")
+@_PROJECT_OPTION
+def import_faq(
+    file: Path,
+    handout_id: str | None,
+    language: str,
+    references: Path | None,
+    force: bool,
+    project_dir: Path,
+) -> None:
+    """Import an existing FAQ (.txt, .md, .html or .docx) as content/handouts/ID.yaml.
+
+    Every guess the importer made is marked "# CHECK:" in the new file and listed here; a
+    reviewer must check and approve the text before it is printed. The new handout is then
+    checked as `handouts check` would. Nothing is ever invented: an article the FAQ does not
+    link stays without a link.
+    """
+    from .errors import HandoutsError
+    from .importers import import_file, write_result
+    from .importers.writer import FORMAT_NAMES
+
+    try:
+        result = import_file(file, handout_id=handout_id, language=language, references=references)
+        path = write_result(result, project_dir, force=force)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    click.echo(f"imported {file} ({FORMAT_NAMES[result.format]}): {result.summary()}")
+    click.echo(f"wrote {path}")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if result.guesses:
+        count = len(result.guesses)
+        click.echo(
+            f"\n{count} guess{'es' * (count != 1)} to check, each marked # CHECK: in the file:"
+        )
+        for guess in result.guesses:
+            click.echo(f"  {path}:{guess.line} {guess.key}: {guess.message}")
+    click.echo("\nhandouts check:")
+    click.echo(_check_imported(project_dir, result.handout_id, result.language), nl=False)
+
+
+def _check_imported(project_dir: Path, handout_id: str, language: str) -> str:
+    """What `handouts check` says about one handout, as text: the errors in its file, or the
+    checks' findings."""
+    from . import api
+    from .checks import CheckReport, format_text
+
+    try:
+        project = api.open_project(project_dir)
+    except HandoutsError as exc:
+        return "".join(f"  error: {line}\n" for line in str(exc).splitlines())
+    broken = [b.display for b in project.broken if (b.name, b.language) == (handout_id, language)]
+    if broken:
+        mine_only = [p for p in project.problems if str(p.path) in broken]
+        return "".join(f"  error: {p}\n" for p in mine_only)
+    report = api.check(project)
+    mine = CheckReport(
+        tuple(f for f in report.findings if (f.handout, f.language) == (handout_id, language)),
+        tuple(r for r in report.readability if (r.handout, r.language) == (handout_id, language)),
+        report.today,
+        report.strict,
+    )
+    return format_text(mine)
 
 
 def _stop_code() -> int:

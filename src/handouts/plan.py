@@ -46,15 +46,13 @@ class Job:
     def label(self) -> str:
         """``brand/handout.lang.layout``: what the summary calls the document."""
         h = self.handout
-        return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{self.format.label_suffix}"
+        return names(self.brand.id, h.id, h.language, self.layout, self.format)[0]
 
     @property
     def output(self) -> PurePosixPath:
         """The document's path inside the output folder (unique within a plan)."""
         h = self.handout
-        return PurePosixPath(
-            f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{self.format.suffix}"
-        )
+        return PurePosixPath(names(self.brand.id, h.id, h.language, self.layout, self.format)[1])
 
     @property
     def key(self) -> str:
@@ -62,6 +60,15 @@ class Job:
         for name, value in sorted(self.inputs.items()):
             digest.update(f"{name}={value}\n".encode())
         return digest.hexdigest()
+
+
+def names(brand: str, handout: str, lang: str, layout: str, fmt: formats.Format) -> tuple[str, str]:
+    """A document's label and its path in the output folder: ``brand/handout.lang.layout``
+    plus the format's suffix (a format made once per language has no layout in its name)."""
+    stem = f"{brand}/{handout}.{lang}" + (f".{layout}" if fmt.per_layout else "")
+    return stem + (
+        fmt.label_suffix or ("" if fmt.per_layout else f".{fmt.name}")
+    ), stem + fmt.suffix
 
 
 @dataclass(frozen=True)
@@ -292,8 +299,7 @@ class _Planner:
                 for layout in layouts:
                     if f.per_layout and not self.wants("layouts", layout):
                         continue
-                    label = f"{brand.id}/{hid}.{lang}.{layout}{f.label_suffix}"
-                    output = f"{brand.id}/{hid}.{lang}.{layout}{f.suffix}"
+                    label, output = names(brand.id, hid, lang, layout, f)
                     broken = self._broken(brand, i, hid, lang, layout, versions)
                     if broken is not None:
                         yield Blocked(label, output, str(broken))

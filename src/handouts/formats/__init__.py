@@ -77,4 +77,4 @@ def selectable() -> list[str]:
 
 def _load_builtin() -> None:
     if not _REGISTRY:
-        from . import html, pdf  # noqa: F401  (registering is their import's effect)
+        from . import html, pdf, web  # noqa: F401  (registering is their import's effect)
