@@ -45,7 +45,7 @@ def run_checks(
     """Check every handout, brand and layout of ``project``.
 
     ``today`` dates the review check (default: the real date); under ``strict`` an overdue
-    review is an error rather than a warning, so it blocks that handout's documents.
+    review, a text changed since its approval and an out-of-date translation are errors rather than warnings, so they block the documents they concern.
     """
     today = today or dt.date.today()
     findings: list[Finding] = []
@@ -57,7 +57,7 @@ def run_checks(
         findings += found
         findings += glyphs.check_handout(project, h, brands)
         findings += links.check_handout(project, h, layouts_for(project, brands))
-        findings += governance.check_handout(h, today, strict)
+        findings += governance.check_handout(h, today, strict, project)
     for b in project.brands:
         findings += contrast.check_brand(project, b)
         findings += glyphs.check_brand(project, b)
