@@ -779,7 +779,9 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _sign_off_warnings(warnings: list[Any], quiet: bool) -> None:
-    """After a build: each sign-off warning (a changed text must be seen)."""
+    """After a build: each sign-off warning (a changed text must be seen), and one line per
+    file with placeholders."""
+    from .checks.placeholders import summary
     from .console import note
 
     if quiet:
@@ -787,6 +789,8 @@ def _sign_off_warnings(warnings: list[Any], quiet: bool) -> None:
     for f in warnings:
         if f.code.startswith("governance."):
             note(f"warning: {f.problem}")
+    for line in summary(warnings):
+        note(f"warning: {line}")
 
 
 @review.command("approve")
