@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import textwrap
+import threading
 from pathlib import Path
 
 import pypdf
@@ -447,11 +448,15 @@ def test_an_english_edit_makes_the_spanish_translation_out_of_date(tmp_path: Pat
         for f in run_checks(load_project(root), today=TODAY).findings
         if f.code.startswith("governance.")
     ]
+    spanish_before = review.input_key(load_project(root), _handout(root, "exosome-therapy.es.yaml"))
     english = root / "content/handouts/exosome-therapy.yaml"
     text = english.read_text()
     text = text.replace("are not the same as stem cells.", "are not the same thing as stem cells.")
     text = text.replace("currently in the pre-clinical", "still in the pre-clinical")
     english.write_text(text)
+    # the Spanish documents' input key changes with the English text, so they are rebuilt
+    spanish_after = review.input_key(load_project(root), _handout(root, "exosome-therapy.es.yaml"))
+    assert spanish_after != spanish_before and "English questions 3 and 5" in spanish_after
     report = run_checks(load_project(root), today=TODAY)
     stale = _only(report, "governance.translation-out-of-date")
     spanish_lines = (root / "content/handouts/exosome-therapy.es.yaml").read_text().splitlines()
@@ -702,7 +707,23 @@ def test_history_is_only_appended_and_survives_a_torn_line(tmp_path: Path) -> No
     assert reading.entries == (entry, later) and reading.damaged == 1
     assert [e.version for e in history.in_effect(reading.entries, dt.date(2026, 11, 3))] == [1]
     assert [e.version for e in history.in_effect(reading.entries, dt.date(2026, 11, 4))] == [2]
-    # a FIFO or a symlink in its place is refused, never followed
+    # a FIFO or a symlink in its place is refused, never followed or waited on
+    path.unlink()
+    os.mkfifo(path)
+    outcome: list[object] = []
+
+    def read_it() -> None:
+        try:
+            outcome.append(history.read(tmp_path))
+        except HandoutsError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read_it, daemon=True)
+    reader.start()
+    reader.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], HandoutsError)
+    with pytest.raises(HandoutsError, match="is not a regular file"):
+        history.append(tmp_path, [entry])
     path.unlink()
     os.symlink(tmp_path / "elsewhere", path)
     with pytest.raises(HandoutsError, match="cannot add to the print history"):

@@ -333,6 +333,16 @@ def job_status(job: Job) -> DocumentStatus:
     return document_status(h.handout, h.display, settings_for(h.path), source_for(h))
 
 
+def input_key(project: Project, h: LoadedHandout) -> str:
+    """What a document shows of its sign-off, as text for the plan's input key. The handout's
+    own file and the settings are hashed already; a translation's out-of-date note depends on
+    another file, its source, so a change there must rebuild the translation too."""
+    s = status(project, h)
+    t = s.translation
+    stale = t.describe() if t and t.state == "out-of-date" else "-"
+    return f"draft={s.draft}; review holds={s.review_holds}; translation={stale}"
+
+
 def template_state(job: Job) -> dict[str, Any]:
     """What templates see (``doc.governance``): the DRAFT flag, whether the printed review
     line still holds, and a note on an out-of-date translation for the PDF's metadata."""
