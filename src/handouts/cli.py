@@ -849,12 +849,11 @@ def review_approve(
     """
     from . import api
     from .console import clean, echo_problems
-    from .review import approve, parse_version
 
     try:
         project = api.open_project(project_dir)
         echo_problems(project.problems)
-        done = approve(
+        done = api.approve(
             project,
             handout_id,
             language,
@@ -862,7 +861,9 @@ def review_approve(
             note=note,
             on=on.date() if on else None,
             next_review=next_review.date() if next_review else None,
-            version=parse_version(version) if version else None,
+            version=(int(version) if version.strip().isdigit() else version.strip())
+            if version
+            else None,
         )
     except HandoutsError as exc:
         echo_problems(str(exc))
@@ -898,7 +899,6 @@ def review_status(project_dir: Path, fmt: str) -> None:
 
     from . import api
     from .console import clean, echo_problems
-    from .review import status_json, statuses
 
     try:
         project = api.open_project(project_dir)
@@ -907,9 +907,9 @@ def review_status(project_dir: Path, fmt: str) -> None:
         sys.exit(EXIT_FAILED)
     echo_problems(project.problems)
     if fmt == "json":
-        click.echo(json.dumps(status_json(project), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(api.review_status_json(project), indent=2, ensure_ascii=False))
         sys.exit(EXIT_FAILED if project.problems else 0)
-    found = statuses(project)
+    found = api.review_status(project)
     for s in found:
         label = {"approved": "approved", "changed": "CHANGED", "never-approved": "never approved"}
         state = label[s.state] + (", overdue" if s.overdue else "")
@@ -971,27 +971,29 @@ def review_history(
 ) -> None:
     """Which version of each handout was built, for which clinic and when, from
     output/history.jsonl (appended by every build, never rewritten)."""
-    from . import history
+    from . import api
     from .console import clean, echo_problems
 
     out = out_dir if out_dir is not None else project_dir / "output"
     try:
-        reading = history.read(out)
+        found = api.print_history(
+            out,
+            brands=brands,
+            handouts=handouts,
+            languages=languages,
+            layouts=layouts,
+            on=on.date() if on else None,
+        )
     except HandoutsError as exc:
         echo_problems(str(exc))
         sys.exit(EXIT_FAILED)
-    found = history.select(
-        reading.entries, brands=brands, handouts=handouts, languages=languages, layouts=layouts
-    )
-    if on:
-        found = history.in_effect(found, on.date())
-    if reading.damaged:
+    if found.damaged:
         click.secho(
-            f"warning: {reading.damaged} damaged line(s) in {out / history.NAME} were skipped",
+            f"warning: {found.damaged} damaged line(s) in {clean(str(found.path))} were skipped",
             fg="yellow",
             err=True,
         )
-    for e in found:
+    for e in found.entries:
         if fmt == "json":
             click.echo(e.as_json(ascii_only=True))
             continue
@@ -1003,6 +1005,6 @@ def review_history(
                 f"fingerprint {e.fingerprint[:12]}  sha256 {e.sha256[:12]}"
             )
         )
-    if not found and fmt == "text":
+    if not found.entries and fmt == "text":
         where = f" on {on.date()}" if on else ""
-        click.echo(f"no documents in the print history{where} ({out / history.NAME})")
+        click.echo(clean(f"no documents in the print history{where} ({found.path})"))

@@ -444,12 +444,6 @@ def _next_year(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def parse_version(text: str) -> int | str:
-    """A version as typed on the command line: ``2`` is a number, ``2.1`` text."""
-    text = text.strip()
-    return int(text) if text.isdigit() else text
-
-
 def next_version(h: LoadedHandout, current: Fingerprint) -> int | str:
     """The version a sign-off of the current text gets: the same when the text is the one
     approved last (a re-review), else one more (``2.1`` → ``2.2``; a first sign-off is 1)."""
