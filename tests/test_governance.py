@@ -233,6 +233,16 @@ def test_approve_adds_a_review_block_where_there_was_none(make_project) -> None:
     assert review.status(load_project(root), _handout(root)).state == "approved"
 
 
+def test_approve_writes_out_a_one_line_review_block(make_project) -> None:
+    root = make_project({H: REFORMATTED})
+    done = _approve(root)
+    text = (root / H).read_text()
+    assert done.version == 3
+    assert "review:\n  version: 3\n  reviewed_on: 2026-11-01\n" in text
+    assert text.split("review:")[0] == REFORMATTED.split("review:")[0]
+    assert review.status(load_project(root), _handout(root)).state == "approved"
+
+
 def test_approve_refuses_clearly(make_project) -> None:
     root = make_project()
     ran = run_cli("review", "approve", "sampel", "--by", "X", "-C", str(root))

@@ -321,8 +321,9 @@ class YamlEditor:
 
         An existing value is replaced where it stands (a comment after it stays); a new key
         goes after the last of the keys named in ``after`` that the mapping has, else at its
-        end, with a blank line before it when ``separate``. Returns False when the value was
-        already equal (then nothing is touched, not even its quoting).
+        end, with a blank line before it when ``separate`` (a ``{...}`` mapping gaining a key is
+        written out as a block). Returns False when the value was already equal (then nothing
+        is touched, not even its quoting).
         """
         if not path or not isinstance(path[-1], str) or not _KEY.match(path[-1]):
             raise EditError(Problem(self.display, f"cannot set '{format_key(path)}'"))
@@ -337,6 +338,10 @@ class YamlEditor:
                 return self.set(parent_path, {path[-1]: value}, after=after, separate=separate)
             if isinstance(parent, yaml.ScalarNode) and self.get(parent_path) is None:
                 return self.set(parent_path, {path[-1]: value})
+            if isinstance(parent, yaml.MappingNode) and parent.flow_style and parent_path:
+                # `{a: 1}` on one line: written out again as a block, with the new key
+                merged = {**self.get(parent_path), path[-1]: value}
+                return self.set(parent_path, merged)
             if not isinstance(parent, yaml.MappingNode) or parent.flow_style:
                 raise EditError(
                     Problem(
