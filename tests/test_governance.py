@@ -323,6 +323,11 @@ def test_saving_refuses_a_file_changed_since_it_was_read(tmp_path: Path) -> None
     link.symlink_to(path)
     with pytest.raises(EditError, match="symbolic link"):
         edit_file(link, lambda e: e.set(("a",), 1))
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(EditError, match="not a regular file"):  # and no waiting for a writer
+        edit_file(fifo, lambda e: e.set(("a",), 1))
+    fifo.unlink()
 
     def refuse(doc) -> None:
         assert doc.data == {"a": 5, "b": "x", "c": "&anchor"}  # loaded by the strict loader

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from .errors import HandoutsError, Problem
+from .files import read_limited
 from .yamlio import MAX_BYTES, Document, KeyPath, format_key, load_yaml
 
 BACKUP_SUFFIX = ".bak"
@@ -462,23 +463,21 @@ class YamlEditor:
 
 
 def _read_regular(path: Path, display: str) -> bytes:
-    try:
-        if path.is_symlink():
-            raise EditError(
-                Problem(
-                    display,
-                    "is a symbolic link; nothing was changed",
-                    hint="edit the file it points to",
-                )
+    """The file's bytes: a regular file (not a symlink, FIFO or device) of at most 1 MiB."""
+    if path.is_symlink():
+        raise EditError(
+            Problem(
+                display,
+                "is a symbolic link; nothing was changed",
+                hint="edit the file it points to",
             )
-        if not path.is_file():
-            raise EditError(Problem(display, "is not a regular file; nothing was changed"))
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise EditError(Problem(display, "the file is too large to edit (over 1 MB)"))
-        return path.read_bytes()
+        )
+    try:
+        return read_limited(path, MAX_BYTES)
     except OSError as exc:
-        raise EditError(Problem(display, f"cannot read the file: {exc.strerror}")) from None
+        raise EditError(
+            Problem(display, f"cannot edit this file ({exc.strerror or exc}); nothing was changed")
+        ) from None
 
 
 @dataclass(frozen=True)
