@@ -15,15 +15,20 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("api", {"api"}),
     (
         "orchestration",
-        {"build", "prune", "noop", "workers", "lock", "gallery", "manifest", "checks", "scaffold"},
+        {"build", "prune", "noop", "workers", "lock", "gallery", "manifest", "checks", "scaffold"}
+        | {"history"},
     ),
-    ("stages", {"formats", "render", "context", "plan", "project", "fetcher", "webpage"}),
+    (
+        "stages",
+        {"formats", "render", "context", "plan", "project", "fetcher", "webpage"} | {"review"},
+    ),
     (
         "foundations",
         {
             "models", "yamlio", "markup", "qr", "assets", "files", "errors", "defaults", "i18n",
             "results", "__init__",
-        },
+        }
+        | {"fingerprint", "yamledit"},
     ),
 ]  # fmt: skip
 RENDERING = {"render", "fetcher"}  # the only modules that may import WeasyPrint

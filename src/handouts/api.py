@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import build as builder
-from . import manifest, noop
+from . import history, manifest, noop, review
 from .checks import CheckReport, readability_summary, run_checks
 from .defaults import DEFAULT_PAGE_CAP, DEFAULT_TIMEOUT
 from .errors import HandoutsError, Problem
@@ -41,10 +42,12 @@ __all__ = [
     "Limits",
     "Plan",
     "Preview",
+    "PrintHistory",
     "Project",
     "Pruned",
     "Report",
     "Result",
+    "approve",
     "build",
     "check",
     "dry_run",
@@ -52,7 +55,10 @@ __all__ = [
     "output_dir",
     "plan",
     "prepare",
+    "print_history",
     "prune_outputs",
+    "review_status",
+    "review_status_json",
 ]
 
 
@@ -259,3 +265,56 @@ def prune_outputs(project: Project, out: Path | str | None = None, *, wait: bool
         if done.removed:
             manifest.save(target, loaded.records)
     return done
+
+
+# ---------------------------------------------------------------- sign-off (docs/reviewing.md)
+
+
+def approve(
+    project: Project, handout_id: str, language: str | None = None, **options: Any
+) -> review.Approval:
+    """Record that a clinician approved a handout's current text, in its own file (only its
+    review block changes). Options: ``by`` (required), ``note``, ``on``, ``next_review``,
+    ``version``, ``today``; see ``review.approve``."""
+    return review.approve(project, handout_id, language, **options)
+
+
+def review_status(project: Project, today: dt.date | None = None) -> list[review.DocumentStatus]:
+    """Every handout in every language: approved, changed since (where), overdue, never
+    approved; and whether each translation matches its source."""
+    return review.statuses(project, today)
+
+
+def review_status_json(project: Project, today: dt.date | None = None) -> dict[str, Any]:
+    """``review_status`` as JSON-ready data (shape: docs/reviewing.md)."""
+    return review.status_json(project, today)
+
+
+@dataclass
+class PrintHistory:
+    """What ``print_history`` found: entries oldest first, and how many lines were unreadable."""
+
+    path: Path
+    entries: list[history.Entry]
+    damaged: int = 0
+
+
+def print_history(
+    out: Path | str,
+    *,
+    brands: Sequence[str] = (),
+    handouts: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    layouts: Sequence[str] = (),
+    on: dt.date | None = None,
+) -> PrintHistory:
+    """The print history of an output folder (output/history.jsonl), narrowed; with ``on``,
+    for each document the version that was there to print at the end of that day (UTC)."""
+    folder = Path(out)
+    reading = history.read(folder)
+    found = history.select(
+        reading.entries, brands=brands, handouts=handouts, languages=languages, layouts=layouts
+    )
+    if on is not None:
+        found = history.in_effect(found, on)
+    return PrintHistory(folder / history.NAME, found, reading.damaged)

@@ -190,6 +190,7 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
         for line in readability:
             click.echo(line)
     warnings = len(report.check_warnings)
+    _sign_off_warnings(report.check_warnings, o["quiet"])
     out = api.output_dir(project, out_dir)
     summary(report, out, o["quiet"], o["strict"], warnings)
     if report.interrupted:
@@ -764,3 +765,246 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# ---------------------------------------------------------------- handouts review
+
+
+@cli.group()
+def review() -> None:
+    """Sign off handouts, see what changed since, and what was printed when."""
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _sign_off_warnings(warnings: list[Any], quiet: bool) -> None:
+    """After a build: each sign-off warning (a changed text must be seen), and one line per
+    file with placeholders."""
+    from .checks.placeholders import summary
+    from .console import note
+
+    if quiet:
+        return
+    for f in warnings:
+        if f.code.startswith("governance."):
+            note(f"warning: {f.problem}")
+    for line in summary(warnings):
+        note(f"warning: {line}")
+
+
+@review.command("approve")
+@click.argument("handout_id", metavar="HANDOUT")
+@click.option(
+    "--lang",
+    "language",
+    metavar="CODE",
+    help="The language version to approve. Default: the original (the one that is not a "
+    "translation). Approving a translation also records the source text it matches.",
+)
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    metavar="NAME",
+    help='Who approved the text, e.g. "Dr A. Rivera, medical director".',
+)
+@click.option("--note", metavar="TEXT", help="What was checked or changed (kept in the history).")
+@click.option(
+    "--on",
+    "on",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="The date of the sign-off, for one made earlier on paper. Default: today.",
+)
+@click.option(
+    "--next-review",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="When the text is due for review again. Default: a year after the sign-off.",
+)
+@click.option(
+    "--version",
+    "version",
+    metavar="VERSION",
+    help="The version to record, e.g. to adopt a review typed in by hand. Default: the next "
+    "one, or the same one when the text has not changed since the last sign-off.",
+)
+@_PROJECT_OPTION
+def review_approve(
+    handout_id: str,
+    language: str | None,
+    by: str,
+    note: str | None,
+    on: Any,
+    next_review: Any,
+    version: str | None,
+    project_dir: Path,
+) -> None:
+    """Record that a clinician approved a handout's current text.
+
+    Writes the date, the reviewer, the version and the text's fingerprint into the handout's
+    review: block (and one more entry into review.history), changing no other line of the
+    file; the previous file is kept as NAME.yaml.bak.
+    """
+    from . import api
+    from .console import clean, echo_problems
+
+    try:
+        project = api.open_project(project_dir)
+        echo_problems(project.problems)
+        done = api.approve(
+            project,
+            handout_id,
+            language,
+            by=by,
+            note=note,
+            on=on.date() if on else None,
+            next_review=next_review.date() if next_review else None,
+            version=(int(version) if version.strip().isdigit() else version.strip())
+            if version
+            else None,
+        )
+    except HandoutsError as exc:
+        echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    click.echo(clean(done.describe()))
+    click.echo(f"fingerprint {done.fingerprint}")
+    if done.source:
+        from .i18n import language_name
+
+        lang, source_version = done.source
+        of = f" (version {source_version})" if source_version is not None else ""
+        click.echo(f"recorded the {language_name(lang, 'en')} text{of} as the translation's source")
+    for line in done.notes:
+        click.secho(f"note: {clean(line)}", fg="yellow", err=True)
+    if done.saved.backup:
+        click.echo(f"the previous version is kept as {clean(done.saved.backup.name)}")
+
+
+@review.command("status")
+@_PROJECT_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A list to read, or JSON for other programs (shape: docs/reviewing.md).",
+)
+def review_status(project_dir: Path, fmt: str) -> None:
+    """List every handout in every language: approved, changed since approval (and where),
+    overdue, or never approved; and whether each translation matches its source."""
+    import json
+
+    from . import api
+    from .console import clean, echo_problems
+
+    try:
+        project = api.open_project(project_dir)
+    except HandoutsError as exc:
+        echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    echo_problems(project.problems)
+    if fmt == "json":
+        click.echo(json.dumps(api.review_status_json(project), indent=2, ensure_ascii=False))
+        sys.exit(EXIT_FAILED if project.problems else 0)
+    found = api.review_status(project)
+    for s in found:
+        label = {"approved": "approved", "changed": "CHANGED", "never-approved": "never approved"}
+        state = label[s.state] + (", overdue" if s.overdue else "")
+        click.echo(clean(f"{s.handout} ({s.language})  {state}  {s.path}"))
+        click.echo(clean(f"  {s.describe()}"))
+    for broken in project.broken_of("handout").values():
+        for b in broken:
+            click.echo(clean(f"{b.name} ({b.language or '?'})  has errors  {b.display}"))
+    counts = {k: sum(s.state == k for s in found) for k in ("approved", "changed")}
+    never = sum(s.state == "never-approved" for s in found)
+    overdue = sum(s.overdue for s in found)
+    stale = sum(bool(s.translation and s.translation.state == "out-of-date") for s in found)
+    click.echo(
+        f"\n{len(found)} handout version(s): {counts['approved']} approved, "
+        f"{counts['changed']} changed since approval, {never} never approved, "
+        f"{overdue} overdue, {stale} translation(s) out of date"
+        + ("; approval is required to print" if project.settings.require_approval else "")
+    )
+    sys.exit(EXIT_FAILED if project.problems else 0)
+
+
+@review.command("history")
+@_PROJECT_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The output folder whose history to read. Default: output/ in the project folder.",
+)
+@click.option("--brand", "brands", multiple=True, metavar="ID", help="Only this brand.")
+@click.option("--handout", "handouts", multiple=True, metavar="ID", help="Only this handout.")
+@click.option("--lang", "languages", multiple=True, metavar="CODE", help="Only this language.")
+@click.option("--layout", "layouts", multiple=True, metavar="NAME", help="Only this layout.")
+@click.option(
+    "--on",
+    "on",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="For each document, the version that was there to print on this day (the last one "
+    "built by its end, in UTC).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Lines to read, or JSON lines for other programs.",
+)
+def review_history(
+    project_dir: Path,
+    out_dir: Path | None,
+    brands: tuple[str, ...],
+    handouts: tuple[str, ...],
+    languages: tuple[str, ...],
+    layouts: tuple[str, ...],
+    on: Any,
+    fmt: str,
+) -> None:
+    """Which version of each handout was built, for which clinic and when, from
+    output/history.jsonl (appended by every build, never rewritten)."""
+    from . import api
+    from .console import clean, echo_problems
+
+    out = out_dir if out_dir is not None else project_dir / "output"
+    try:
+        found = api.print_history(
+            out,
+            brands=brands,
+            handouts=handouts,
+            languages=languages,
+            layouts=layouts,
+            on=on.date() if on else None,
+        )
+    except HandoutsError as exc:
+        echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    if found.damaged:
+        click.secho(
+            f"warning: {found.damaged} damaged line(s) in {clean(str(found.path))} were skipped",
+            fg="yellow",
+            err=True,
+        )
+    for e in found.entries:
+        if fmt == "json":
+            click.echo(e.as_json(ascii_only=True))
+            continue
+        version = f"version {e.version}" if e.version is not None else "never reviewed"
+        state = ("approved" if e.approved else "NOT approved") + (", DRAFT" if e.draft else "")
+        click.echo(
+            clean(
+                f"{e.time}  {e.output}  {version}, {state}  "
+                f"fingerprint {e.fingerprint[:12]}  sha256 {e.sha256[:12]}"
+            )
+        )
+    if not found.entries and fmt == "text":
+        where = f" on {on.date()}" if on else ""
+        click.echo(clean(f"no documents in the print history{where} ({found.path})"))

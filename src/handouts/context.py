@@ -18,6 +18,7 @@ from .i18n import format_date, language_name
 from .models import Reference
 from .plan import Job
 from .qr import QRTooDense, make_qr
+from .review import template_state
 
 
 def _label(url: str) -> str:
@@ -107,8 +108,11 @@ def build_context(
             raise RenderError(job.brand.problem(("contact", "booking_url"), str(exc))) from None
     primary = b.colors.primary
     faces = font_families(job.font_dirs)[b.font]
+    # Sign-off (docs/reviewing.md): the DRAFT flag, and whether "Reviewed ... · Version N"
+    # is still true of this text (not after an edit made since the approval).
+    governance = template_state(job)
     review = None
-    if h.review:
+    if h.review and governance["review_holds"]:
         review = {
             "version": h.review.version,
             "reviewed_on": _date(h.review.reviewed_on, h.language),
@@ -137,6 +141,7 @@ def build_context(
             else None,
             "tool_version": __version__,
             "date": date,
+            "governance": governance,
         },
         "brand": {
             "name": b.name,

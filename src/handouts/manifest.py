@@ -175,6 +175,8 @@ def why_rebuild(job: Job, record: dict[str, Any] | None, out_dir: Path) -> str |
 
 def record(job: Job, result: Any, built_at: str, readability: dict[str, Any]) -> dict[str, Any]:
     """The manifest record of a built document (``result`` is a results.Result)."""
+    from .review import manifest_fields
+
     review = job.handout.handout.review
     h = job.handout
     document = str(job.output)
@@ -208,4 +210,6 @@ def record(job: Job, result: Any, built_at: str, readability: dict[str, Any]) ->
         "warnings": list(result.warnings),
         **result.details,
         "built_at": built_at,
+        # sign-off (docs/reviewing.md): draft, approved, fingerprint, translation_out_of_date
+        **manifest_fields(job),
     }

@@ -86,6 +86,24 @@ def _doi(value: str) -> str:
     return value
 
 
+def _sha256(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ValueError(
+            "must be the 64-character fingerprint that `handouts review approve` writes; "
+            "do not edit it by hand"
+        )
+    return value
+
+
+def _part_hash(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{12}", value):
+        raise ValueError(
+            "must be a 12-character fingerprint that `handouts review approve` writes; "
+            "do not edit it by hand"
+        )
+    return value
+
+
 Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
 Markdown = Annotated[str, Strict(), StringConstraints(min_length=1)]
 Slug = Annotated[str, Strict(), AfterValidator(_slug)]
@@ -95,6 +113,8 @@ WebUrl = Annotated[str, Strict(), AfterValidator(_web_url)]
 Email = Annotated[str, Strict(), AfterValidator(_email)]
 Doi = Annotated[str, Strict(), AfterValidator(_doi)]
 Digits = Annotated[str, Strict(), StringConstraints(pattern=r"^\d{1,12}$")]
+Sha256 = Annotated[str, Strict(), AfterValidator(_sha256)]
+PartHash = Annotated[str, Strict(), AfterValidator(_part_hash)]
 
 
 class _Model(BaseModel):
@@ -104,13 +124,53 @@ class _Model(BaseModel):
 # ---------------------------------------------------------------- handout
 
 
+class Parts(_Model):
+    """Short fingerprints of each printed part of a handout, to tell which ones changed
+    (written by `handouts review approve`)."""
+
+    title: PartHash | None = Field(None, description="The title and subtitle.")
+    notices: list[PartHash] = Field([], description="Each notice, in order.")
+    questions: list[PartHash] = Field([], description="Each question with its answer, in order.")
+    closing: PartHash | None = Field(None, description="The closing heading and text.")
+
+
+class ReviewRecord(_Model):
+    """One sign-off in `review.history` (written by `handouts review approve`)."""
+
+    version: Annotated[int, Strict()] | Text = Field(description="The version approved.")
+    reviewed_on: dt.date = Field(description="The date of the sign-off.")
+    reviewed_by: Text = Field(description="Who signed it off.")
+    fingerprint: Sha256 = Field(description="SHA-256 of the printed text that was approved.")
+    note: Text | None = Field(None, description="What was checked or changed.")
+
+
 class Review(_Model):
-    """Content governance: who reviewed the text and when. Printed small in the footer."""
+    """Content governance: who reviewed the text and when. Printed small in the footer.
+    `handouts review approve` writes this block, with the fingerprint of the approved text."""
 
     version: Annotated[int, Strict()] | Text = Field(description="Version of the reviewed text.")
     reviewed_on: dt.date = Field(description="Date of the last medical review (YYYY-MM-DD).")
     reviewed_by: Text | None = Field(None, description="Who reviewed it.")
     next_review: dt.date | None = Field(None, description="When the text is due for review.")
+    # ---- written by `handouts review approve` (docs/reviewing.md); not printed
+    fingerprint: Sha256 | None = Field(
+        None, description="SHA-256 of the printed text as approved; set by `review approve`."
+    )
+    parts: Parts | None = Field(
+        None, description="Fingerprints of each part as approved, to name what changed."
+    )
+    history: list[ReviewRecord] = Field([], description="Every sign-off, oldest first.")
+
+
+class TranslationSource(_Model):
+    """The source-language text a translation was made from, as fingerprints, so that a change
+    to the source shows which questions the translation is behind on."""
+
+    version: Annotated[int, Strict()] | Text | None = Field(
+        None, description="The source's review version at the time."
+    )
+    fingerprint: Sha256 = Field(description="SHA-256 of the source's printed text.")
+    parts: Parts | None = Field(None, description="Fingerprints of each part of the source.")
 
 
 class Translation(_Model):
@@ -122,6 +182,11 @@ class Translation(_Model):
     translated_on: dt.date = Field(description="When it was translated (YYYY-MM-DD).")
     reviewed_by: Text | None = Field(None, description="The qualified reviewer, once reviewed.")
     reviewed_on: dt.date | None = Field(None, description="When the reviewer checked it.")
+    source: TranslationSource | None = Field(
+        None,
+        description="The source text this translation matches; set by "
+        "`handouts review approve ID --lang CODE`.",
+    )
 
 
 class Notice(_Model):
@@ -445,6 +510,16 @@ class Settings(_Model):
     )
     smtp: SmtpSettings | None = Field(
         None, description="The mail server for `handouts send`; no password here."
+    )
+    require_approval: Annotated[bool, Strict()] = Field(
+        False,
+        description="Print a handout whose text is not approved (changed since its sign-off, or "
+        "never signed off) only as a DRAFT, marked on every page.",
+    )
+    example: Annotated[bool, Strict()] = Field(
+        False,
+        description="This project is a sample: do not report placeholder text (555-01xx "
+        "numbers, example.com addresses, starter text).",
     )
 
 

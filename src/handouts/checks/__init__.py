@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..project import Project
-from . import contrast, glyphs, governance, languages, links, readability
+from . import contrast, glyphs, governance, languages, links, placeholders, readability
 from .report import (
     JSON_VERSION,
     CheckReport,
@@ -45,7 +45,8 @@ def run_checks(
     """Check every handout, brand and layout of ``project``.
 
     ``today`` dates the review check (default: the real date); under ``strict`` an overdue
-    review is an error rather than a warning, so it blocks that handout's documents.
+    review, a text changed since its approval, an out-of-date translation and placeholder text
+    are errors rather than warnings, so they block the documents they concern.
     """
     today = today or dt.date.today()
     findings: list[Finding] = []
@@ -57,11 +58,13 @@ def run_checks(
         findings += found
         findings += glyphs.check_handout(project, h, brands)
         findings += links.check_handout(project, h, layouts_for(project, brands))
-        findings += governance.check_handout(h, today, strict)
+        findings += governance.check_handout(h, today, strict, project)
+        findings += placeholders.check_handout(project, h, strict)
     for b in project.brands:
         findings += contrast.check_brand(project, b)
         findings += glyphs.check_brand(project, b)
         findings += links.check_brand(project, b)
+        findings += placeholders.check_brand(project, b, strict)
     findings += contrast.check_layouts(project)
     findings += languages.check(project)
     ordered = sorted(findings, key=_order)
