@@ -455,6 +455,13 @@ def test_never_approved_text_is_a_draft_in_spanish_too(make_project, tmp_path: P
 # ---------------------------------------------------------------- translations
 
 
+def _spanish_review_input(root: Path) -> str:
+    """What the plan hashes of the Spanish leaflet's sign-off (an out-of-date translation
+    must rebuild it)."""
+    jobs = api.plan(api.open_project(root), api.Filters(languages=["es"], layouts=["leaflet"]))
+    return jobs.jobs[0].inputs["review"]
+
+
 def test_an_english_edit_makes_the_spanish_translation_out_of_date(tmp_path: Path) -> None:
     root = copy_repo_project(tmp_path / "project")
     shutil.copy(REPO / "handouts.yaml", root / "handouts.yaml")
@@ -463,14 +470,14 @@ def test_an_english_edit_makes_the_spanish_translation_out_of_date(tmp_path: Pat
         for f in run_checks(load_project(root), today=TODAY).findings
         if f.code.startswith("governance.")
     ]
-    spanish_before = review.input_key(load_project(root), _handout(root, "exosome-therapy.es.yaml"))
+    spanish_before = _spanish_review_input(root)
     english = root / "content/handouts/exosome-therapy.yaml"
     text = english.read_text()
     text = text.replace("are not the same as stem cells.", "are not the same thing as stem cells.")
     text = text.replace("currently in the pre-clinical", "still in the pre-clinical")
     english.write_text(text)
     # the Spanish documents' input key changes with the English text, so they are rebuilt
-    spanish_after = review.input_key(load_project(root), _handout(root, "exosome-therapy.es.yaml"))
+    spanish_after = _spanish_review_input(root)
     assert spanish_after != spanish_before and "English questions 3 and 5" in spanish_after
     report = run_checks(load_project(root), today=TODAY)
     stale = _only(report, "governance.translation-out-of-date")
@@ -656,19 +663,12 @@ references:
 
 
 def _build_and_record(root: Path, out: Path) -> list[history.Entry]:
-    """A build, then the history lines the build loop writes for it."""
+    """A build, and the history lines it appended."""
+    before = len(history.read(out).entries)
     project = api.open_project(root)
     request = api.BuildRequest(api.Filters(layouts=["leaflet"]), out=out, workers=1)
-    report = api.build(project, request)
-    jobs = {str(j.output): j for j in api.plan(project, request.filters).jobs}
-    records = json.loads((out / "manifest.json").read_text())["documents"]
-    entries = [
-        history.entry(jobs[r.output], r, records[r.output]["built_at"])
-        for r in report.results
-        if r.status == "built"
-    ]
-    history.append(out, entries)
-    return entries
+    api.build(project, request)
+    return list(history.read(out).entries[before:])
 
 
 def test_print_history_after_two_builds(make_project, tmp_path: Path) -> None:

@@ -989,3 +989,15 @@ def test_clinic_names_are_text_in_the_subject_and_escaped_in_the_html(project, s
     html = message.get_body(("html",)).get_content()
     assert "Smith &amp; Jones" in html and "&lt;b&gt;Care&lt;/b&gt;" in html
     assert "<b>Care" not in html
+
+
+def test_a_draft_is_never_sent(project, smtp_server) -> None:
+    server = Recorder()
+    configure(project, smtp_server(server))
+    settings = project / "handouts.yaml"
+    settings.write_text(settings.read_text() + "require_approval: true\n")
+    ran = send(project, "--to", PATIENT, "--yes")
+    assert ran.code == 1
+    assert "is a DRAFT, not approved for patients, so it was not sent" in ran.stderr
+    assert "handouts review approve knee-injections" in ran.stderr
+    assert server.received == []

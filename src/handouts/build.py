@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import manifest
+from . import history, manifest
 from .checks import CheckReport, readability_summary
 from .errors import HandoutsError, Problem
 from .files import inside, write_atomic
@@ -181,6 +181,10 @@ def run(
                             job, result, built_at, _reading(checks, job)
                         )
                         changed = True
+                        try:  # the audit trail: which version was printed, when, for whom
+                            history.append(out_dir, [history.entry(job, result, built_at)])
+                        except HandoutsError as exc:
+                            result.status, result.error = "failed", str(exc)
             result.files = result.thumbnail = None
         results.append(result)
         progress.result(result)

@@ -10,15 +10,16 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from . import __version__, formats
+from . import __version__, formats, review
 from .assets import font_families
 from .errors import HandoutsError, Problem
 from .models import LayoutSpec, did_you_mean
 from .project import SETTINGS, Broken, LoadedBrand, LoadedHandout, Project
 
 # Bump when the meaning of a key changes (e.g. a new input is hashed).
-KEY_SCHEMA = 2
+KEY_SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Job:
     max_pages: int | None = None
     inputs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     sources: tuple[str, ...] = field(default=(), compare=False, hash=False)
+    # The handout's sign-off (review.DocumentStatus): DRAFT or not, an out-of-date translation.
+    signoff: Any = field(default=None, compare=False, hash=False)
 
     @property
     def format(self) -> formats.Format:
@@ -161,6 +164,7 @@ def _inputs(
     layout: str,
     fmt: formats.Format,
     options: str,
+    signoff: review.DocumentStatus,
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     faces = font_families(project.font_dirs).get(brand.brand.font, ())
     brand_files = [brand.path, *([brand.logo] if brand.logo else [])]
@@ -171,6 +175,7 @@ def _inputs(
         "templates": hasher.tree(project.template_dirs, fmt.unused_templates),
         "fonts": hasher.files(f.path for f in faces),
         "settings": hasher.file(settings) if settings.is_file() else "none",
+        "review": review.input_key(signoff),
         "tool": _versions(),
         "options": f"layout={layout}; {options}",
     }
@@ -235,6 +240,7 @@ def make_plan(
     blocked: list[Blocked] = []
     hasher = _Hasher()
     planner = _Planner(project, filters)
+    signoffs: dict[tuple[str, str], review.DocumentStatus] = {}
     for brand in project.brands:
         if not planner.wants("brands", brand.id):
             continue
@@ -251,7 +257,12 @@ def make_plan(
                     spec = project.specs.get(layout, LayoutSpec())
                     max_pages = _max_pages(spec, handout.handout.max_pages, brand.brand.max_pages)
                     options = f"format={f.name}; max_pages={max_pages}"
-                    inputs, sources = _inputs(hasher, project, brand, handout, layout, f, options)
+                    key = (handout.id, handout.language)
+                    if key not in signoffs:
+                        signoffs[key] = review.status(project, handout)
+                    inputs, sources = _inputs(
+                        hasher, project, brand, handout, layout, f, options, signoffs[key]
+                    )
                     jobs.append(
                         Job(
                             brand,
@@ -264,6 +275,7 @@ def make_plan(
                             max_pages,
                             inputs,
                             sources,
+                            signoffs[key],
                         )
                     )
     blocked += planner.broken_brands()

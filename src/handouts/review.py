@@ -9,12 +9,9 @@ them, and the renderer marks a document that is not approved as a DRAFT when the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import fingerprint
@@ -22,9 +19,9 @@ from .errors import HandoutsError, Problem
 from .fingerprint import Changes, Fingerprint
 from .i18n import language_name
 from .models import Handout, Settings, did_you_mean, parse
-from .project import SETTINGS, LoadedHandout, Project
+from .project import LoadedHandout, Project
 from .yamledit import Flow, Saved, YamlEditor, save
-from .yamlio import Document, load_yaml
+from .yamlio import Document
 
 if TYPE_CHECKING:
     from .plan import Job
@@ -259,85 +256,21 @@ def status_json(project: Project, today: dt.date | None = None) -> dict[str, Any
 
 # ---------------------------------------------------------------- a document being built
 
-# A job carries its handout but not the project: the settings and a translation's source are
-# read here from the project folder the handout's file is in (content/handouts/NAME.yaml),
-# remembered by file size and modification time.
-
-
-def _project_root(path: Path) -> Path | None:
-    folder = path.parent
-    if folder.name == "handouts" and folder.parent.name == "content":
-        return folder.parent.parent
-    return None
-
-
-@lru_cache(maxsize=16)
-def _settings_at(path: Path, stamp: tuple[int, int]) -> Settings:
-    return parse(Settings, load_yaml(path, SETTINGS))
-
-
-def settings_for(handout_path: Path) -> Settings:
-    """The project settings that apply to the handout file at ``handout_path``."""
-    root = _project_root(handout_path)
-    if root is None:
-        return Settings()
-    path = root / SETTINGS
-    try:
-        stat = path.stat()
-    except OSError:
-        return Settings()
-    return _settings_at(path, (stat.st_mtime_ns, stat.st_size))
-
-
-@lru_cache(maxsize=64)
-def _handout_at(path: Path, stamp: tuple[int, int]) -> Handout | None:
-    stem, _, lang = path.stem.partition(".")
-    try:
-        return parse(Handout, load_yaml(path), {"id": stem, "language": lang or "en"})
-    except HandoutsError:
-        return None
-
-
-def _load_if_file(path: Path) -> Handout | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return _handout_at(path, (stat.st_mtime_ns, stat.st_size))
-
-
-def source_for(h: LoadedHandout) -> Handout | None:
-    """The handout ``h`` was translated from, found next to its file."""
-    t = h.handout.translation
-    if t is None:
-        return None
-    folder, lang = h.path.parent, t.source_language
-    names = [f"{h.id}.{lang}.yaml", f"{h.id}.{lang}.yml"]
-    if lang == "en":
-        names += [f"{h.id}.yaml", f"{h.id}.yml"]
-    candidates = [folder / n for n in names]
-    with contextlib.suppress(OSError):
-        candidates += sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
-    for path in dict.fromkeys(candidates):
-        if path == h.path:
-            continue
-        found = _load_if_file(path)
-        if found is not None and found.id == h.id and found.language == lang:
-            return found
-    return None
-
 
 def job_status(job: Job) -> DocumentStatus:
-    """The sign-off status of the handout a build job prints."""
+    """The sign-off status of the handout a build job prints: worked out by the plan, which
+    has the whole project (the settings, a translation's source); a job made by hand gets the
+    status of its handout alone."""
+    if job.signoff is not None:
+        return job.signoff
     h = job.handout
-    return document_status(h.handout, h.display, settings_for(h.path), source_for(h))
+    return document_status(h.handout, h.display, Settings(), None)
 
 
-def input_key(project: Project, h: LoadedHandout) -> str:
+def input_key(s: DocumentStatus) -> str:
     """What a document shows of its sign-off, as text for the plan's input key. The handout's
     own file and the settings are hashed already; a translation's out-of-date note depends on
     another file, its source, so a change there must rebuild the translation too."""
-    s = status(project, h)
     t = s.translation
     stale = t.describe() if t and t.state == "out-of-date" else "-"
     return f"draft={s.draft}; review holds={s.review_holds}; translation={stale}"

@@ -74,6 +74,16 @@ def ensure_built(
                 hint="build again (handouts build); only PDFs this tool built are attached",
             )
         )
+    if record.get("draft"):
+        raise HandoutsError(
+            Problem(
+                f"output/{output}",
+                "is a DRAFT, not approved for patients, so it was not sent",
+                hint=f"have it approved first: handouts review approve {handout}"
+                + (f" --lang {language}" if language != "en" else "")
+                + ' --by "Name, role"',
+            )
+        )
     data = _read_output(out_dir, output, max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     if digest != record["sha256"]:
