@@ -162,7 +162,10 @@ def check_brand(project: Project, brand: LoadedBrand) -> list[Finding]:
     colors = brand.brand.colors
     pairs = printed_pairs(project, brand.brand.layouts)
     findings = []
-    for role, colour, other in (("primary", colors.primary, colors.accent),):
+    for role, colour, other in (
+        ("primary", colors.primary, colors.accent),
+        ("accent", colors.accent, colors.primary),
+    ):
         own = [p for p in pairs if p.colour == role]
         failed = _failures(own, colors.primary, colors.accent)
         if not failed:
