@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ..assets import FontFace, font_families
 from ..errors import Problem
-from ..project import LoadedBrand, LoadedHandout, Project
+from ..project import LoadedBrand
 from ..yamlio import KeyPath
+from .registry import CheckContext, check
 from .report import Finding
 from .text import Locator
 
@@ -96,8 +97,10 @@ def _problem(
     )
 
 
-def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand]) -> list[Finding]:
+@check("handout")
+def handout_glyphs(ctx: CheckContext) -> list[Finding]:
     """One error per field with characters missing from the font of a brand that prints it."""
+    project, h, brands = ctx.project, ctx.h, ctx.brands
     families = font_families(project.font_dirs)
     by_font: dict[str, list[str]] = {}
     for b in brands:
@@ -124,8 +127,10 @@ def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand])
     return findings
 
 
-def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
+@check("brand")
+def brand_glyphs(ctx: CheckContext) -> list[Finding]:
     """The brand's own printed text (name, tagline, contact lines) against its font."""
+    project, b = ctx.project, ctx.b
     faces = _faces(font_families(project.font_dirs).get(b.brand.font, ()))
     if not faces:
         return []

@@ -4,13 +4,12 @@ text it was translated from (docs/reviewing.md)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ..errors import HandoutsError, Problem
 from ..i18n import language_name
-from ..project import LoadedHandout, Project
+from ..project import LoadedHandout
 from ..review import DocumentStatus, status
 from ..yamlio import KeyPath, format_key, load_yaml
+from .registry import CheckContext, check
 from .report import Finding
 
 
@@ -30,11 +29,11 @@ def _at_key(h: LoadedHandout, key: KeyPath, message: str, hint: str) -> Problem:
     return Problem(h.display, message, mark.line, mark.col, format_key(key), hint)
 
 
-def check_handout(
-    h: LoadedHandout, today: dt.date, strict: bool = False, project: Project | None = None
-) -> list[Finding]:
+@check("handout")
+def signoff(ctx: CheckContext) -> list[Finding]:
     """Warnings (errors under ``strict`` where the text must not be printed as it is) about
     one handout's review, its approval and, for a translation, its source."""
+    h, today, strict, project = ctx.h, ctx.today, ctx.strict, ctx.project
     scope = {"handout": h.id, "language": h.language}
     hard = "error" if strict else "warning"
     review = h.handout.review

@@ -14,9 +14,10 @@ import qrcode.exceptions
 
 from ..markup import parse as parse_markdown
 from ..models import Reference
-from ..project import LoadedBrand, LoadedHandout, Project
+from ..project import LoadedHandout, Project
 from ..qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
 from ..yamlio import KeyPath, format_key
+from .registry import CheckContext, check
 from .report import Finding
 from .text import Locator, words
 
@@ -97,10 +98,12 @@ class _Collector:
         self.findings.append(Finding("warning", code, problem, **self.scope))
 
 
-def check_handout(project: Project, h: LoadedHandout, layouts: list[str]) -> list[Finding]:
-    """The handout's references, inline links and questions; QR codes in ``layouts``."""
-    out = _Collector(h)
-    _references(project, out, layouts)
+@check("handout")
+def handout_links(ctx: CheckContext) -> list[Finding]:
+    """The handout's references, inline links and questions; QR codes in the layouts of the
+    brands that print it."""
+    out = _Collector(ctx.h)
+    _references(ctx.project, out, ctx.layouts)
     _inline_http(out)
     _duplicate_questions(out)
     return out.findings
@@ -235,8 +238,10 @@ def _duplicate_questions(out: _Collector) -> None:
             )
 
 
-def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
+@check("brand")
+def brand_links(ctx: CheckContext) -> list[Finding]:
     """The booking QR code in each of the brand's layouts, and its https links."""
+    project, b = ctx.project, ctx.b
     contact = b.brand.contact
     findings: list[Finding] = []
     layouts = [name for name in b.brand.layouts if name in project.specs]

@@ -22,9 +22,10 @@ import yaml
 
 from ..assets import builtin_dir
 from ..markup import blocks
-from ..project import LoadedBrand, LoadedHandout, Project
+from ..project import LoadedBrand, LoadedHandout
 from ..scaffold import INIT_BRAND_NAME
 from ..yamlio import KeyPath
+from .registry import CheckContext, check
 from .report import Finding, Severity
 from .text import Locator, phrase_pattern, sentences
 
@@ -229,8 +230,10 @@ def _findings(
     return findings
 
 
-def check_handout(project: Project, h: LoadedHandout, strict: bool = False) -> list[Finding]:
+@check("handout")
+def handout_placeholders(ctx: CheckContext) -> list[Finding]:
     """Placeholders in one handout's printed text."""
+    project, h, strict = ctx.project, ctx.h, ctx.strict
     if project.settings.example:
         return []
     severity: Severity = "error" if strict else "warning"
@@ -239,8 +242,10 @@ def check_handout(project: Project, h: LoadedHandout, strict: bool = False) -> l
     return _findings(h, data, _HANDOUT_KEYS, severity, scope)
 
 
-def check_brand(project: Project, b: LoadedBrand, strict: bool = False) -> list[Finding]:
+@check("brand")
+def brand_placeholders(ctx: CheckContext) -> list[Finding]:
     """Placeholders in one brand's printed text, and the starter's logo."""
+    project, b, strict = ctx.project, ctx.b, ctx.strict
     if project.settings.example:
         return []
     severity: Severity = "error" if strict else "warning"
