@@ -63,6 +63,7 @@ def run_checks(
         findings += glyphs.check_brand(project, b)
         findings += links.check_brand(project, b)
     findings += contrast.check_layouts(project)
+    findings += glyphs.check_fonts(project)
     findings += languages.check(project)
     ordered = sorted(findings, key=_order)
     return CheckReport(tuple(ordered), tuple(scores), today, strict)
