@@ -21,6 +21,16 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+MAX_SHOWN = 2000  # characters of one field of a message; a value may be a megabyte long
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MAX_SHOWN:
+        return text
+    half = MAX_SHOWN // 2 - 10
+    return f"{text[:half]} … ({len(text) - 2 * half:,} characters) … {text[-half:]}"
+
+
 def visible(text: str) -> str:
     """``text`` with every control character written out as an escape, e.g. ESC → ``\\x1b``."""
     return _INVISIBLE.sub(_escape, text)
@@ -39,12 +49,14 @@ class Problem:
 
     def __post_init__(self) -> None:
         # Everything a Problem shows may come from a file or a file name: make it printable.
+        # A quoted value may be huge: each field is cut to its two ends.
         for name in ("message", "key", "hint"):
             value = getattr(self, name)
-            if isinstance(value, str) and _INVISIBLE.search(value):
-                object.__setattr__(self, name, visible(value))
-        if _INVISIBLE.search(str(self.path)):
-            object.__setattr__(self, "path", visible(str(self.path)))
+            if isinstance(value, str) and (len(value) > MAX_SHOWN or _INVISIBLE.search(value)):
+                object.__setattr__(self, name, visible(_shorten(value)))
+        shown = str(self.path)
+        if len(shown) > MAX_SHOWN or _INVISIBLE.search(shown):
+            object.__setattr__(self, "path", visible(_shorten(shown)))
 
     def location(self) -> str:
         where = str(self.path)

@@ -496,7 +496,8 @@ def parse(model: type[_Model], doc: Document, overrides: dict[str, Any] | None =
     """Validate ``doc`` against ``model``; raise HandoutsError listing every problem."""
     data = dict(doc.data)
     for key, value in (overrides or {}).items():
-        data.setdefault(key, value)
+        if data.get(key) is None:  # absent, or `id:` left empty: the name's value applies
+            data[key] = value
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -367,7 +367,7 @@ def _resolve_logo(
             f"the logo '{name}' is outside the brand's folder",
             "put the logo file next to brand.yaml and give just its name",
         )
-    if not candidate.exists():  # a FIFO or folder exists: image_problem says what it is
+    if not os.path.exists(candidate):  # a FIFO exists: image_problem says what it is
         return None, (
             f"the logo file '{name}' does not exist",
             f"put it in {shown.as_posix()}/ or fix the name",

@@ -174,6 +174,23 @@ def text_issue(value: str) -> TextIssue | None:
     return None
 
 
+# English month names, whatever the process locale (calendar.month_name follows LC_TIME).
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
 def impossible_date(text: str) -> str | None:
     """A plain-language reason why a YAML timestamp cannot be a real date, or None."""
     m = re.match(r"(\d{4})-(\d\d?)-(\d\d?)", text)
@@ -186,7 +203,7 @@ def impossible_date(text: str) -> str | None:
         return f"there is no month {month}"
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
-        return f"{calendar.month_name[month]} {year} has no day {day}"
+        return f"{_MONTHS[month - 1]} {year} has no day {day}"
     return None
 
 
