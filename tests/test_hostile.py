@@ -442,16 +442,23 @@ def test_whole_png_logo_loads(make_project) -> None:
     load_project(png_logo(make_project, png_bytes(120, 120, noise=True)))
 
 
-def test_raster_bomb_a_template_asks_for_fails_its_document(make_project, tmp_path: Path) -> None:
-    # Not a logo, so never checked at load: the fetcher decodes-and-checks every raster format.
+@pytest.mark.parametrize("name", ["big.gif", "big.txt"], ids=["gif", "misnamed"])
+def test_raster_bomb_a_template_asks_for_fails_its_document(
+    make_project, tmp_path: Path, name: str
+) -> None:
+    # Not a logo, so never checked at load: the fetcher decodes-and-checks whatever Pillow
+    # would decode (WeasyPrint hands Pillow every image that is not SVG, whatever its name).
     from PIL import Image
 
     gif = io.BytesIO()
     Image.new("P", (6000, 5000), 0).save(gif, "GIF")
     assert len(gif.getvalue()) < 200_000
-    page = '{% extends "base/page.html" %}{% block header %}<img src="big.gif">{% endblock %}'
+    page = (
+        '{% extends "base/page.html" %}{% block header %}'
+        f'<img src="{name}" alt="x">{{% endblock %}}'
+    )
     root = make_project(
-        {"templates/leaflet/page.html": page, f"{BRAND_DIR}/big.gif": gif.getvalue()}
+        {"templates/leaflet/page.html": page, f"{BRAND_DIR}/{name}": gif.getvalue()}
     )
     out = tmp_path / "out"
     ran = run_cli("build", "-C", str(root), "--out", str(out), "--jobs", "1")
@@ -657,5 +664,7 @@ def test_a_logo_name_too_long_for_the_file_system(make_project) -> None:
     ],
     ids=["huge-int", "lone-surrogate"],
 )
-def test_values_that_used_to_crash_the_loader(make_project, line: str, message: str) -> None:
+def test_values_found_by_the_fuzzer(make_project, line: str, message: str) -> None:
+    # A 5,000-digit number crashed the loader (ValueError); a lone surrogate must never reach
+    # a message printed to a UTF-8 terminal.
     assert _deep(make_project, line + "\n" + MINI.split("\n", 1)[1]) == [f"{H}:{message}"]

@@ -15,6 +15,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import Problem
 from .files import FileRefused, inside, read_file, regular_file_problem
@@ -174,16 +175,25 @@ def image_problem(path: Path) -> str | None:
     for width, height in declared:
         if width * height > MAX_IMAGE_PIXELS:
             return _too_many(width, height)
-    return raster_problem(data, fmt)
+    found = raster_problem(data, fmt)
+    return found.message if found else None
 
 
 def _too_many(width: int, height: int) -> str:
     return f"has too many pixels ({width} x {height}; the limit is 25 million)"
 
 
-def raster_problem(data: bytes, fmt: str | None = None) -> str | None:
-    """Decode ``data`` (of Pillow format ``fmt``, or any raster format) the way the renderer
-    will; why it may not be printed, or None. Results are remembered by content hash."""
+class RasterProblem(NamedTuple):
+    """Why a raster image may not be printed; ``too_large``: over the pixel limit."""
+
+    message: str
+    too_large: bool = False
+
+
+def raster_problem(data: bytes, fmt: str | None = None) -> RasterProblem | None:
+    """Decode ``data`` the way the renderer will (Pillow, format ``fmt`` or whatever Pillow
+    recognises) and say why it may not be printed, or None. With no ``fmt``, data that Pillow
+    does not recognise is not a raster image: None. Results are remembered by content hash."""
     key = hashlib.sha256(data).digest() + (fmt or "").encode()
     if key not in _DECODED:
         if len(_DECODED) >= 256:
@@ -192,18 +202,14 @@ def raster_problem(data: bytes, fmt: str | None = None) -> str | None:
     return _DECODED[key]
 
 
-_DECODED: dict[bytes, str | None] = {}
+_DECODED: dict[bytes, RasterProblem | None] = {}
 # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES on import (a cut-short image then decodes with
 # its missing part black); the check turns it off while it decodes, one thread at a time.
 _PILLOW_FLAG = threading.Lock()
 
 
-def _decode_problem(data: bytes, fmt: str | None) -> str | None:
-    from PIL import (
-        Image,
-        ImageFile,
-        UnidentifiedImageError,
-    )  # a WeasyPrint dependency; only needed for rasters
+def _decode_problem(data: bytes, fmt: str | None) -> RasterProblem | None:
+    from PIL import Image, ImageFile, UnidentifiedImageError  # a WeasyPrint dependency
 
     name = f"a {fmt}" if fmt else "an"
     with _PILLOW_FLAG, warnings.catch_warnings():
@@ -216,17 +222,21 @@ def _decode_problem(data: bytes, fmt: str | None) -> str | None:
                 width, height = image.size
                 # image.size is what the decoder allocates, whatever header came first.
                 if width * height > MAX_IMAGE_PIXELS:
-                    return _too_many(width, height)
+                    return RasterProblem(_too_many(width, height), too_large=True)
                 image.load()
                 if image.width * image.height > MAX_IMAGE_PIXELS:
-                    return _too_many(image.width, image.height)
+                    return RasterProblem(_too_many(image.width, image.height), too_large=True)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-            return "has too many pixels (the limit is 25 million)"
+            return RasterProblem("has too many pixels (the limit is 25 million)", too_large=True)
         except UnidentifiedImageError:
-            return f"cannot be decoded as {name} image: the file is damaged"
+            if fmt is None:
+                return None  # not a raster image: the renderer will not decode it as one
+            return RasterProblem(f"cannot be decoded as {name} image: the file is damaged")
         except Exception as exc:  # a decoder fed a damaged file: any error means "damaged"
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return f"cannot be decoded as {name} image: the file is damaged or cut short ({detail})"
+            return RasterProblem(
+                f"cannot be decoded as {name} image: the file is damaged or cut short ({detail})"
+            )
         finally:
             ImageFile.LOAD_TRUNCATED_IMAGES = saved
     return None

@@ -38,10 +38,6 @@ def _short(url: str) -> str:
     return url[:200] + "..." + url[-197:]
 
 
-def _is_raster(kind: str) -> bool:
-    return kind.startswith("image/") and kind != "image/svg+xml"
-
-
 class ConfinedFetcher(URLFetcher):
     """Serve ``data:`` URLs and local files whose real path lies inside ``roots``."""
 
@@ -82,13 +78,12 @@ class ConfinedFetcher(URLFetcher):
             try:
                 response = super().fetch(url, headers)
                 kind = response.headers.get_content_type()
-                if not _is_raster(kind):
+                if kind == "image/svg+xml":  # QR codes; SVG is never decoded by Pillow
                     return response
                 data = response.read()
             except Exception as exc:
                 raise BlockedResource(url, f"the data: URL cannot be read ({exc})") from None
-            if problem := raster_problem(data):
-                raise BlockedResource(url, f"the image {problem}")
+            self._check_raster(url, data, kind)
             return URLFetcherResponse(response.url, data, response.headers)
         if scheme != "file":
             raise BlockedResource(url, "handouts never load anything from the network")
@@ -102,8 +97,14 @@ class ConfinedFetcher(URLFetcher):
             reason = "the file does not exist" if exc.reason == "does not exist" else exc.reason
             raise BlockedResource(url, reason) from None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        # The same decoded-size and damage checks as a brand logo, whatever the format.
-        if _is_raster(kind) and (problem := raster_problem(data)):
-            raise BlockedResource(url, f"the image {problem}")
+        if kind != "image/svg+xml":
+            self._check_raster(url, data, kind)
         self.fetched.append(str(path))
         return URLFetcherResponse(path.as_uri(), data, {"Content-Type": kind})
+
+    def _check_raster(self, url: str, data: bytes, kind: str) -> None:
+        """The same decoded-size and damage checks as a brand logo, for whatever Pillow would
+        decode: WeasyPrint hands every non-SVG image to Pillow, whatever its name or type."""
+        found = raster_problem(data)
+        if found and (found.too_large or kind.startswith("image/")):
+            raise BlockedResource(url, f"the image {found.message}")

@@ -35,10 +35,11 @@ _CHUNK = 64 * 1024
 class FileRefused(HandoutsError):
     """A file that may not be read. ``reason`` reads after a name: "'x.svg' is too large"."""
 
-    def __init__(self, display: str, reason: str, hint: str = "") -> None:
+    def __init__(self, display: str, reason: str, hint: str = "", *, outside: bool = False) -> None:
         self.display = display
         self.reason = reason
         self.hint = hint
+        self.outside = outside  # refused because its real path leaves the allowed folders
         super().__init__(Problem(display, f"the file {reason}", hint=hint))
 
 
@@ -73,7 +74,10 @@ def confined(path: Path | str, roots: Iterable[Path | str], *, display: str | No
     real = inside(path, roots)
     if real is None:
         raise FileRefused(
-            display or str(path), "is a link to a place outside its folder", _OUTSIDE_HINT
+            display or str(path),
+            "is a link to a place outside its folder",
+            _OUTSIDE_HINT,
+            outside=True,
         )
     return real
 

@@ -64,7 +64,7 @@ class _ConfinedLoader(jinja2.FileSystemLoader):
         except FileRefused as exc:
             why = (
                 "it links outside the templates folder, which is not allowed"
-                if "outside" in exc.reason
+                if exc.outside
                 else f"the file {exc.reason}"
             )
             raise jinja2.TemplateNotFound(f"{template} ({why})") from None
@@ -119,7 +119,7 @@ def read_stylesheet(path: Path, template_dirs: tuple[Path, ...]) -> bytes:
         return read_file(path, limit=MAX_TEMPLATE_BYTES, roots=template_dirs)
     except FileRefused as exc:
         where = _template_display(str(path), template_dirs)
-        if "outside" in exc.reason:
+        if exc.outside:
             message = "the stylesheet links outside the templates folder, which is not allowed"
         else:
             message = f"the stylesheet {exc.reason}"
