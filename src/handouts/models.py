@@ -111,7 +111,7 @@ def _family(value: str) -> str:
 _DATE = re.compile(r"^\d{4}-\d\d?-\d\d?$")
 Date = Annotated[dt.date, BeforeValidator(_real_date), AfterValidator(_date_range)]
 FontFamily = Annotated[
-    str, Strict(), StringConstraints(strip_whitespace=True), AfterValidator(_family)
+    str, Strict(), StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_family)
 ]
 Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
 Markdown = Annotated[str, Strict(), StringConstraints(min_length=1)]
