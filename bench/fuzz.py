@@ -63,6 +63,7 @@ class Timer:
         self.cpu: list[float] = []
         self.clean = self.refused = 0
         self.slowest = (0.0, 0.0, "")  # wall, CPU, what
+        self.slowest_files: list[tuple[str, bytes]] = []
 
     def run(self, files: list[tuple[str, bytes]]) -> None:
         with contextlib.ExitStack() as stack:
@@ -79,6 +80,20 @@ class Timer:
         self.cpu.append(used)
         if elapsed > self.slowest[0]:
             self.slowest = (elapsed, used, "; ".join(_describe(n, d) for n, d in files))
+            self.slowest_files = list(files)
+
+    def retime_slowest(self, runs: int = 3) -> float:
+        """The slowest example again, best of ``runs``: its own cost, without the garbage
+        collections, first imports and other processes that may have slowed it once."""
+        best = float("inf")
+        for _ in range(runs):
+            with contextlib.ExitStack() as stack:
+                for name, data in self.slowest_files:
+                    stack.enter_context(written(self.root, name, data))
+                start = time.perf_counter()
+                exercise(self.root)
+                best = min(best, time.perf_counter() - start)
+        return best
 
     def summary(self) -> dict[str, Any]:
         if not self.times:
@@ -94,6 +109,7 @@ class Timer:
             "slowest_cpu_s": round(self.slowest[1], 3),
             "max_cpu_s": round(max(self.cpu), 3),
             "slowest_example": self.slowest[2][:300],
+            "slowest_retimed_s": round(self.retime_slowest(), 3),
             "target_met": self.slowest[0] < TARGET_S,
             "target_met_in_cpu_time": max(self.cpu) < TARGET_S,
         }
@@ -149,28 +165,30 @@ def main(argv: list[str] | None = None) -> int:
                 run = seed(args.seed)(run)
             print(f"{name}: {args.examples} examples ...", file=sys.stderr, flush=True)
             run()
+        total = time.perf_counter() - started
+        summaries = {name: t.summary() for name, t in timers.items()}  # re-times: needs root
     finally:
         shutil.rmtree(root, ignore_errors=True)
     result = {
         "machine": f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "total_s": round(time.perf_counter() - started, 1),
+        "total_s": round(total, 1),
         "target_s": TARGET_S,
-        "strategies": {name: t.summary() for name, t in timers.items()},
+        "strategies": summaries,
     }
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     print(
-        "\nstrategy                   examples  mean ms  p99 ms  slowest s  max CPU s  "
-        "target (< 2 s): wall / CPU"
+        "\nstrategy                   examples  mean ms  p99 ms  slowest s  re-timed s  "
+        "max CPU s  target (< 2 s): wall / CPU"
     )
     for name, t in result["strategies"].items():
         print(
             f"{name:<26} {t['examples']:>8} {t['mean_ms']:>8} {t['p99_ms']:>7} "
-            f"{t['slowest_s']:>10} {t['max_cpu_s']:>10}  "
+            f"{t['slowest_s']:>10} {t['slowest_retimed_s']:>11} {t['max_cpu_s']:>10}  "
             f"{'met' if t['target_met'] else 'NOT MET'} / "
             f"{'met' if t['target_met_in_cpu_time'] else 'NOT MET'}"
         )

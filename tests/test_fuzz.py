@@ -143,6 +143,13 @@ KEYS = [
     "closing",
     "heading",
     "max_pages",
+    "orientation",
+    "body_pt",
+    "min_body_pt",
+    "step_pt",
+    "panels_per_page",
+    "qr_min_mm",
+    "qr_max_mm",
     "name",
     "logo",
     "colors",
@@ -327,6 +334,7 @@ TARGETS = {
     "translation": "content/handouts/fuzz.es.yaml",
     "brand": "content/brands/fuzz/brand.yaml",
     "settings": "handouts.yaml",
+    "layout": "templates/leaflet/layout.yaml",  # the project's own settings for a layout
 }
 
 # ---------------------------------------------------------------- the property

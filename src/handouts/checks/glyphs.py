@@ -32,20 +32,21 @@ class FontUnreadable(Exception):
 
 
 @lru_cache(maxsize=64)
-def _cmap(path: Path, mtime_ns: int, size: int) -> frozenset[int] | FontUnreadable:
-    """The code points a font file maps; keyed on size and mtime so an edited file is re-read."""
+def _cmap(path: Path, mtime_ns: int, size: int) -> frozenset[int] | str:
+    """The code points a font file maps, or why it cannot be read; keyed on size and mtime so
+    an edited file is re-read."""
     from fontTools.ttLib import TTFont  # a WeasyPrint dependency; only needed here
 
     try:
         data = read_font(path)
     except FileRefused as exc:
-        return FontUnreadable(path, exc.reason)
+        return exc.reason
     try:
         with TTFont(io.BytesIO(data), lazy=True) as font:
             return frozenset(font.getBestCmap() or {})
     except Exception as exc:  # fontTools on a damaged file: any error means "not a font"
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return FontUnreadable(path, f"is damaged or not a font ({detail})")
+        return f"is damaged or not a font ({detail})"
 
 
 def cmap(path: Path) -> frozenset[int]:
@@ -55,8 +56,8 @@ def cmap(path: Path) -> frozenset[int]:
     except OSError as exc:
         raise FontUnreadable(path, f"cannot be read ({exc.strerror})") from None
     found = _cmap(path, stat.st_mtime_ns, stat.st_size)
-    if isinstance(found, FontUnreadable):
-        raise found
+    if isinstance(found, str):
+        raise FontUnreadable(path, found)
     return found
 
 
