@@ -487,8 +487,8 @@ def test_header_injection_is_refused_everywhere(project, smtp_server) -> None:
     ran = send(project, "--to", PATIENT, "--yes")
     assert ran.code == 1
     assert ran.stderr.startswith(
-        "error: content/brands/test/brand.yaml:16:12 email.subject: must be one line, without "
-        "line breaks or control characters"
+        "error: content/brands/test/brand.yaml:16:12 email.subject: contains an invisible "
+        "control character (U+000D carriage return)"
     )
     # A clinic name with a line break would go into From: refused when the message is made.
     brand.write_text(

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from . import history, manifest
 from .checks import CheckReport, readability_summary
 from .errors import HandoutsError, Problem
-from .files import inside, write_atomic
+from .files import output_path, write_atomic
 from .gallery import INDEX as GALLERY
 from .gallery import write_gallery
 from .lock import build_tempdir
@@ -165,7 +165,7 @@ def run(
             with _deferred_signals():
                 try:
                     for name, data in result.files.items():
-                        target = inside(out_dir, name)
+                        target = output_path(out_dir, name)
                         if target is None:  # never outside the output folder
                             raise OSError(errno.EPERM, "refused a path outside it", name)
                         write_atomic(target, data)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import inside, read_limited, write_atomic
+from .files import output_path, read_limited, write_atomic
 
 if TYPE_CHECKING:
     from .plan import Job
@@ -58,7 +58,7 @@ def valid_output(out_dir: Path, name: Any) -> Path | None:
     ``brand/file`` path inside the output folder; None for anything else."""
     if not isinstance(name, str) or not _OUTPUT.fullmatch(name) or ".." in name:
         return None
-    return inside(out_dir, name)
+    return output_path(out_dir, name)
 
 
 def _valid_record(out_dir: Path, name: str, record: Any) -> bool:

@@ -27,8 +27,9 @@ from pydantic import (
     field_validator,
 )
 
+from .assets import family_problem
 from .errors import HandoutsError, Problem
-from .yamlio import Document, KeyPath, format_key
+from .yamlio import Document, KeyPath, format_key, impossible_date
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -46,6 +47,10 @@ def _slug(value: str) -> str:
 def _lang(value: str) -> str:
     if not _LANG.fullmatch(value):
         raise ValueError("must be a language code such as `en`, `es` or `en-US`")
+    from .i18n import language_problem  # Babel's list, loaded on first use
+
+    if problem := language_problem(value):
+        raise ValueError(problem)
     return value
 
 
@@ -104,6 +109,30 @@ def _part_hash(value: str) -> str:
     return value
 
 
+def _real_date(value: Any) -> Any:
+    """A quoted date such as "2026-02-30" gets the same plain reason as an unquoted one."""
+    if isinstance(value, str) and _DATE.fullmatch(value) and (why := impossible_date(value)):
+        raise ValueError(f"'{value}' is not a real date: {why}")
+    return value
+
+
+def _date_range(value: dt.date) -> dt.date:
+    if not 1800 <= value.year <= 2200:
+        raise ValueError("must be a date between the years 1800 and 2200, like 2026-11-01")
+    return value
+
+
+def _family(value: str) -> str:
+    if problem := family_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+_DATE = re.compile(r"^\d{4}-\d\d?-\d\d?$")
+Date = Annotated[dt.date, BeforeValidator(_real_date), AfterValidator(_date_range)]
+FontFamily = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_family)
+]
 Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
 Markdown = Annotated[str, Strict(), StringConstraints(min_length=1)]
 Slug = Annotated[str, Strict(), AfterValidator(_slug)]
@@ -138,7 +167,7 @@ class ReviewRecord(_Model):
     """One sign-off in `review.history` (written by `handouts review approve`)."""
 
     version: Annotated[int, Strict()] | Text = Field(description="The version approved.")
-    reviewed_on: dt.date = Field(description="The date of the sign-off.")
+    reviewed_on: Date = Field(description="The date of the sign-off.")
     reviewed_by: Text = Field(description="Who signed it off.")
     fingerprint: Sha256 = Field(description="SHA-256 of the printed text that was approved.")
     note: Text | None = Field(None, description="What was checked or changed.")
@@ -149,9 +178,9 @@ class Review(_Model):
     `handouts review approve` writes this block, with the fingerprint of the approved text."""
 
     version: Annotated[int, Strict()] | Text = Field(description="Version of the reviewed text.")
-    reviewed_on: dt.date = Field(description="Date of the last medical review (YYYY-MM-DD).")
+    reviewed_on: Date = Field(description="Date of the last medical review (YYYY-MM-DD).")
     reviewed_by: Text | None = Field(None, description="Who reviewed it.")
-    next_review: dt.date | None = Field(None, description="When the text is due for review.")
+    next_review: Date | None = Field(None, description="When the text is due for review.")
     # ---- written by `handouts review approve` (docs/reviewing.md); not printed
     fingerprint: Sha256 | None = Field(
         None, description="SHA-256 of the printed text as approved; set by `review approve`."
@@ -179,9 +208,9 @@ class Translation(_Model):
 
     source_language: Lang = Field(description="The language it was translated from, e.g. en.")
     translated_by: Text = Field(description="Who translated it (a person or a service).")
-    translated_on: dt.date = Field(description="When it was translated (YYYY-MM-DD).")
+    translated_on: Date = Field(description="When it was translated (YYYY-MM-DD).")
     reviewed_by: Text | None = Field(None, description="The qualified reviewer, once reviewed.")
-    reviewed_on: dt.date | None = Field(None, description="When the reviewer checked it.")
+    reviewed_on: Date | None = Field(None, description="When the reviewer checked it.")
     source: TranslationSource | None = Field(
         None,
         description="The source text this translation matches; set by "
@@ -216,7 +245,7 @@ class Reference(_Model):
     year: Annotated[int, Strict(), Field(ge=1800, le=2200)] | None = Field(
         None, description="Year published."
     )
-    date: dt.date | None = Field(None, description="Date published (YYYY-MM-DD).")
+    date: Date | None = Field(None, description="Date published (YYYY-MM-DD).")
     volume: Text | None = Field(None, description="Volume, issue and pages.")
     doi: Doi | None = Field(None, description="DOI, like 10.1186/s12964-022-00959-4.")
     pmid: Digits | None = Field(None, description="PubMed id.")
@@ -370,7 +399,7 @@ class Brand(_Model):
     tagline: Text | None = Field(None, description="A short line under the name.")
     logo: Text | None = Field(None, description="SVG, PNG or JPEG file in the brand's folder.")
     colors: Colors = Field(description="Brand colours.")
-    font: Text = Field("Atkinson Hyperlegible", description="A font family from fonts/.")
+    font: FontFamily = Field("Atkinson Hyperlegible", description="A font family from fonts/.")
     paper: Annotated[Literal["letter", "a4"], BeforeValidator(_lower)] = Field(
         "letter", description="letter or a4."
     )
@@ -748,7 +777,8 @@ def parse(model: type[_Model], doc: Document, overrides: dict[str, Any] | None =
     """Validate ``doc`` against ``model``; raise HandoutsError listing every problem."""
     data = dict(doc.data)
     for key, value in (overrides or {}).items():
-        data.setdefault(key, value)
+        if data.get(key) is None:  # absent, or `id:` left empty: the name's value applies
+            data[key] = value
     try:
         return model.model_validate(data)
     except ValidationError as exc:

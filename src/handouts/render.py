@@ -7,6 +7,7 @@ stylesheets and the font configuration.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import traceback
@@ -22,9 +23,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from .context import build_context, source_epoch
 from .defaults import DEFAULT_PAGE_CAP as PAGE_CAP
 from .errors import Problem, RenderError
+from .files import FileRefused, read_file
 from .i18n import css_counters, translations
 from .plan import Job
 
+MAX_TEMPLATE_BYTES = 1024 * 1024  # a template or stylesheet; the built-in ones are ~20 KB
 # WeasyPrint logs these and carries on; for a handout each means something is missing.
 _MISSING_RESOURCE = (
     "Failed to load",
@@ -43,16 +46,37 @@ _BLOCKED_HINT = "templates and logos may only use files in the brand, template a
 
 class _ConfinedLoader(jinja2.FileSystemLoader):
     """A file loader that refuses templates whose real path (symlinks followed) leaves the
-    template folders, so `{% include %}` cannot print a file from elsewhere."""
+    template folders, so `{% include %}` cannot print a file from elsewhere; templates are
+    read as project files are (regular files only, at most 1 MB: files.read_file)."""
 
     def get_source(self, environment: jinja2.Environment, template: str):
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(os.path.realpath(filename))
-        roots = [Path(os.path.realpath(p)) for p in self.searchpath]
-        if not any(real.is_relative_to(root) for root in roots):
-            raise jinja2.TemplateNotFound(
-                f"{template} (it links outside the templates folder, which is not allowed)"
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.searchpath:
+            filename = os.path.normpath(os.path.join(folder, *pieces))
+            if os.path.lexists(filename):
+                break
+        else:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            data = read_file(filename, limit=MAX_TEMPLATE_BYTES, roots=self.searchpath)
+            source = data.decode(self.encoding)
+        except FileRefused as exc:
+            why = (
+                "it links outside the templates folder, which is not allowed"
+                if exc.outside
+                else f"the file {exc.reason}"
             )
+            raise jinja2.TemplateNotFound(f"{template} ({why})") from None
+        except UnicodeDecodeError:
+            raise jinja2.TemplateNotFound(f"{template} (the file is not UTF-8 text)") from None
+        mtime = os.path.getmtime(filename)
+
+        def uptodate() -> bool:
+            try:
+                return os.path.getmtime(filename) == mtime
+            except OSError:
+                return False
+
         return source, filename, uptodate
 
 
@@ -110,6 +134,21 @@ def find_template_file(template_dirs: tuple[Path, ...], name: str) -> Path | Non
 def stylesheet_files(job: Job) -> list[Path]:
     names = ["base/base.css", f"{job.layout}/{job.layout}.css"]
     return [p for n in names if (p := find_template_file(job.template_dirs, n))]
+
+
+def read_stylesheet(path: Path, template_dirs: tuple[Path, ...]) -> bytes:
+    """A stylesheet's bytes, if it is a regular file inside the template folders."""
+    try:
+        return read_file(path, limit=MAX_TEMPLATE_BYTES, roots=template_dirs)
+    except FileRefused as exc:
+        where = _template_display(str(path), template_dirs)
+        if exc.outside:
+            message = "the stylesheet links outside the templates folder, which is not allowed"
+        else:
+            message = f"the stylesheet {exc.reason}"
+        raise RenderError(
+            Problem(where, message, hint="fix the file, or delete it to use the built-in one")
+        ) from None
 
 
 def render_html(
@@ -206,8 +245,13 @@ class Renderer:
         for path in stylesheet_files(job):
             key = (path, job.template_dirs)
             if key not in self._css:
+                # Read like every project file (CSS(filename=) would bypass the fetcher).
+                data = read_stylesheet(path, job.template_dirs)
                 self._css[key] = CSS(
-                    filename=str(path), url_fetcher=fetcher, font_config=self.font_config
+                    file_obj=io.BytesIO(data),
+                    base_url=path.as_uri(),
+                    url_fetcher=fetcher,
+                    font_config=self.font_config,
                 )
             sheets.append(self._css[key])
         return sheets

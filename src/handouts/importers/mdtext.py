@@ -25,7 +25,22 @@ def escape(text: str) -> str:
 
 
 def escape_inline(text: str) -> str:
-    """Escape what would be inline markup; list markers at line starts are left alone."""
+    """Escape what would be inline markup; list markers at line starts are left alone. Template
+    spans (``{{ ... }}``) print as written already, so nothing inside them is escaped."""
+    parts: list[str] = []
+    plain_from = i = 0
+    while (i := text.find("{", i)) >= 0:
+        end = markup.template_end(text, i)
+        if end is None:
+            i += 1
+            continue
+        parts += [_escape_plain(text[plain_from:i]), text[i:end]]
+        plain_from = i = end
+    parts.append(_escape_plain(text[plain_from:]))
+    return "".join(parts)
+
+
+def _escape_plain(text: str) -> str:
     text = _ALWAYS.sub(r"\\\1", text)
     text = _UNDERSCORE.sub(r"\\_", text)
     text = _AUTOLINK.sub(r"\\<", text)
