@@ -15,11 +15,13 @@ from typing import Any
 from . import __version__, formats, review
 from .assets import font_families
 from .errors import HandoutsError, Problem
+from .files import read_file
 from .models import LayoutSpec, did_you_mean
 from .project import SETTINGS, Broken, LoadedBrand, LoadedHandout, Project
 
 # Bump when the meaning of a key changes (e.g. a new input is hashed).
 KEY_SCHEMA = 3
+_MAX_INPUT = 64 * 1024 * 1024  # more than any font, logo or template may be
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,15 @@ class _Hasher:
         self._files: dict[Path, str] = {}
         self._trees: dict[tuple[tuple[Path, ...], frozenset[str]], str] = {}
 
-    def file(self, path: Path) -> str:
+    def file(self, path: Path, root: Path | None = None) -> str:
+        """The SHA-256 of a file, read like every project file is (bounded, a regular file,
+        inside ``root`` or its own folder); one that cannot be read hashes as such, so its
+        document is never taken for up to date (the renderer then says what is wrong)."""
         if path not in self._files:
             try:
-                self._files[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:  # gone or unreadable since loading: never up to date
+                data = read_file(path, limit=_MAX_INPUT, roots=(root or path.parent,))
+                self._files[path] = hashlib.sha256(data).hexdigest()
+            except HandoutsError:
                 self._files[path] = "unreadable"
         return self._files[path]
 
@@ -126,7 +132,7 @@ class _Hasher:
         digest = hashlib.sha256()
         for path in sorted(paths):
             name = path.relative_to(root).as_posix() if root else path.name
-            digest.update(f"{name}\0{self.file(path)}\n".encode())
+            digest.update(f"{name}\0{self.file(path, root)}\n".encode())
         return digest.hexdigest()
 
     def tree(self, folders: tuple[Path, ...], skip: frozenset[str] = frozenset()) -> str:
@@ -138,7 +144,7 @@ class _Hasher:
                 files = [
                     p
                     for p in folder.rglob("*")
-                    if p.is_file()
+                    if (p.is_file() or p.is_symlink())
                     and "__pycache__" not in p.parts
                     and p.relative_to(folder).parts[0] not in skip
                 ]
