@@ -409,8 +409,14 @@ class _Fitter:
                     break
             if not self.fits(best.pages):
                 raise RenderError(_overflow(self.job, best.pages, best.fit.body_pt))
-        if best.score() == (0, 0):
-            return best
+        if best.score() != (0, 0):
+            best = self.improve(best)
+        if self.spec.panels_per_page and self.limit is not None:
+            best = self.fill(best)
+        return best
+
+    def improve(self, best: _Attempt) -> _Attempt:
+        """Try other settings until preflight finds nothing, keeping the best so far."""
         for fit, limit in self.alternatives(best):
             if self.attempts >= MAX_ATTEMPTS:
                 break
@@ -427,9 +433,24 @@ class _Fitter:
                 tried.document = None
         return best
 
+    def fill(self, best: _Attempt) -> _Attempt:
+        """A folded layout has a fixed number of panels: space left at the foot of the last
+        one is wasted paper, so take the largest spacing and type that still fit, as long as
+        preflight finds no more than before."""
+        assert self.limit is not None
+        for fit in sorted(self.growing(best.fit), key=self.volume):
+            if self.attempts >= MAX_ATTEMPTS or self.predicted(best, fit) > self.limit:
+                break
+            tried = self.attempt(fit)
+            if not self.fits(tried.pages) or tried.score() > best.score():
+                tried.document = None
+                break
+            best.document = None
+            best = tried
+        return best
+
     def alternatives(self, known: _Attempt) -> list[tuple[Fit, int | None]]:
         """Settings worth trying after ``known``, each with the page count it must reach."""
-        rules = self.spec.preflight
         if not any(f.rule == "page-fill" and f.page == known.pages for f in known.findings):
             # A break in the wrong place: small changes move it.
             nearby = self.growing(known.fit)[:2] + self.shrinking(known.fit)[:2]
@@ -442,15 +463,11 @@ class _Fitter:
                 for fit in drop
                 if self.predicted(known, fit) <= known.pages - 1 + 0.1
             ]
-        # ... or fill it: the least growth that should bring it over the threshold.
-        target = known.pages - 1 + rules.min_page_fill + 0.05
-        ceiling = self.limit if self.limit is not None else known.pages
+        # ... or fill it: grow, least first (the estimate is rough: layouts decide). A
+        # document that grows as needed may take one page more to do so.
+        ceiling = self.limit if self.limit is not None else known.pages + 1
         grow = sorted(self.growing(known.fit), key=self.volume)
-        found += [
-            (fit, known.pages)
-            for fit in grow
-            if target <= self.predicted(known, fit) <= ceiling + 0.03
-        ]
+        found += [(fit, ceiling) for fit in grow if self.predicted(known, fit) <= ceiling + 0.1]
         return found
 
 
