@@ -453,8 +453,9 @@ class _Fitter:
         """Settings worth trying after ``known``, each with the page count it must reach."""
         if not any(f.rule == "page-fill" and f.page == known.pages for f in known.findings):
             # A break in the wrong place: small changes move it.
-            nearby = self.growing(known.fit)[:2] + self.shrinking(known.fit)[:2]
-            return [(fit, known.pages) for fit in nearby]
+            nearby = self.growing(known.fit)[:3] + self.shrinking(known.fit)[:2]
+            ceiling = self.limit if self.limit is not None else known.pages + 1
+            return [(fit, ceiling) for fit in nearby]
         found: list[tuple[Fit, int | None]] = []
         if known.pages > 1:  # drop the nearly empty page
             drop = self.shrinking(known.fit)
