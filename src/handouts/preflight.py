@@ -172,11 +172,19 @@ class _Document:
             if label is None:
                 continue
             if part.classes and part.classes[0] in ("qa", "ref"):
-                heading = self.headings.get(part.element) or part.text_content(50)
+                heading = self.headings.get(part.element) or _title(part) or part.text_content(50)
                 if heading:
                     label += f" \u201c{_short(heading)}\u201d"
             return label if part is node else f"{label} ({own})"
         return own or "an element"
+
+
+def _title(node: Node) -> str:
+    """The title of a reference (its ref-title paragraph)."""
+    for part in node.walk():
+        if "ref-title" in part.classes:
+            return part.text_content(50)
+    return ""
 
 
 def _element(node: Node) -> str:
@@ -334,6 +342,9 @@ def _containment(doc: _Document) -> list[PreflightFinding]:
             if node.position == "fixed" or any(a.position == "fixed" for a in node.ancestors()):
                 continue
             frame = _frame(node)
+            bleeds = doc.print_ready and node.kind == "block" and _bleeds(item.rect, item.page)
+            if frame is None and bleeds:
+                continue  # a background meant to run into the bleed
             bounds = item.page.area if frame is None else frame.padding
             reach = item.rect.outside(bounds)
             deepest = max(reach)
@@ -578,7 +589,7 @@ def _split_boxes(doc: _Document) -> list[PreflightFinding]:
         places = {(page.number, id(region)) for page, _node, region in fragments}
         if len(places) < 2:
             continue
-        height = sum(node.border.height for _page, node, _region in fragments)
+        height = sum(_used_height(node) for _page, node, _region in fragments)
         page, node, _region_node = fragments[0]
         if height >= limit * page.area.height:
             findings.extend(_lonely_items(doc, fragments))
@@ -600,6 +611,16 @@ def _split_boxes(doc: _Document) -> list[PreflightFinding]:
             )
         )
     return findings
+
+
+def _used_height(node: Node) -> float:
+    """The height a fragment's content takes (a split box may be stretched to the foot of
+    its page or column), with the box's own padding and border."""
+    if not node.children:
+        return node.border.height
+    bottom = max(child.border.y1 for child in node.children)
+    frame = (node.content.y0 - node.border.y0) * 2
+    return max(0.0, bottom - node.content.y0) + frame
 
 
 def _lonely_items(

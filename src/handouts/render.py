@@ -357,8 +357,10 @@ class _Fitter:
         return (fit.body_pt / self.base.body_pt) ** 2 * (fit.spacing / self.base.spacing) ** 0.35
 
     def predicted(self, known: _Attempt, fit: Fit) -> float:
-        """Pages (the last one in part) the content would take at ``fit``."""
-        return known.used * self.volume(fit) / self.volume(known.fit)
+        """Pages (the last one in part) the content would take at ``fit``. A folded layout's
+        first page (the outside panels) is fixed: only what follows it grows or shrinks."""
+        fixed = 1.0 if self.spec.panels_per_page and known.pages > 1 else 0.0
+        return fixed + (known.used - fixed) * self.volume(fit) / self.volume(known.fit)
 
     def shrinking(self, start: Fit) -> list[Fit]:
         """Smaller type, then tighter spacing, then denser source codes: never below the
@@ -438,15 +440,16 @@ class _Fitter:
         one is wasted paper, so take the largest spacing and type that still fit, as long as
         preflight finds no more than before."""
         assert self.limit is not None
-        for fit in sorted(self.growing(best.fit), key=self.volume):
-            if self.attempts >= MAX_ATTEMPTS or self.predicted(best, fit) > self.limit:
+        room = self.limit - 0.02
+        hopeful = [f for f in self.growing(best.fit) if self.predicted(best, f) <= room]
+        for fit in sorted(hopeful, key=self.volume, reverse=True):  # the largest first
+            if self.attempts >= MAX_ATTEMPTS:
                 break
             tried = self.attempt(fit)
-            if not self.fits(tried.pages) or tried.score() > best.score():
-                tried.document = None
-                break
-            best.document = None
-            best = tried
+            if self.fits(tried.pages) and tried.score() <= best.score():
+                best.document = None
+                return tried
+            tried.document = None
         return best
 
     def alternatives(self, known: _Attempt) -> list[tuple[Fit, int | None]]:
@@ -457,7 +460,7 @@ class _Fitter:
             ceiling = self.limit if self.limit is not None else known.pages + 1
             return [(fit, ceiling) for fit in nearby]
         found: list[tuple[Fit, int | None]] = []
-        if known.pages > 1:  # drop the nearly empty page
+        if known.pages > 1 and not self.spec.panels_per_page:  # drop the nearly empty page
             drop = self.shrinking(known.fit)
             found += [
                 (fit, known.pages - 1)
@@ -467,8 +470,12 @@ class _Fitter:
         # ... or fill it: grow, least first (the estimate is rough: layouts decide). A
         # document that grows as needed may take one page more to do so.
         ceiling = self.limit if self.limit is not None else known.pages + 1
-        grow = sorted(self.growing(known.fit), key=self.volume)
-        found += [(fit, ceiling) for fit in grow if self.predicted(known, fit) <= ceiling + 0.1]
+        least = self.spec.preflight.min_page_fill - 0.1
+        for fit in sorted(self.growing(known.fit), key=self.volume):
+            pages = self.predicted(known, fit)
+            last = pages - (known.pages - 1) if pages <= known.pages else pages - known.pages
+            if pages <= ceiling + 0.1 and last >= least:
+                found.append((fit, ceiling))
         return found
 
 
