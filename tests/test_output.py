@@ -52,7 +52,7 @@ def test_every_question_and_the_notice_are_printed(example_build: Path, brand: s
     text = normalise(pdf_text(_leaflet(example_build, brand)))
     for question in _seed_questions():
         assert normalise(question) in text
-    assert "no exosome products have been approved by the FDA" in text
+    assert "No exosome products have been approved by the FDA" in text
     assert _brand(brand)["name"] in text
     assert _brand(brand)["contact"]["phone"] in text
 
