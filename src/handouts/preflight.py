@@ -488,6 +488,30 @@ def page_fill(page: LaidOutPage) -> float:
     return _covered(_content_rects(page), page.area) / area if area > 0 else 1.0
 
 
+def page_reach(page: LaidOutPage) -> float:
+    """How far down the page area its content reaches (0 to 1): for a page of columns, their
+    mean, unless something under them reaches further. The fitter's estimate of how full the
+    last page is."""
+    area = page.area
+    if area.height <= 0:
+        return 1.0
+    columns: list[float] = []
+    below = area.y0
+    for root in page.body:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.kind == "column":
+                bottoms = [n.border.y1 for n in node.walk() if _ink_rect(n) is not None]
+                columns.append(max(bottoms, default=area.y0))
+                continue
+            if _ink_rect(node) is not None:
+                below = max(below, node.border.y1)
+            stack.extend(node.children)
+    reach = max(below, sum(columns) / len(columns)) if columns else below
+    return min(1.0, max(0.0, (reach - area.y0) / area.height))
+
+
 def _page_fill(doc: _Document) -> list[PreflightFinding]:
     findings = []
     least = doc.rules.min_page_fill

@@ -323,7 +323,7 @@ class _Fitter:
         if fit in self.tried:
             return self.tried[fit]
         from .layoutboxes import read_pages
-        from .preflight import check, page_fill
+        from .preflight import check, page_reach
 
         self.attempts += 1
         document = self.renderer._layout(self.job, self.fetcher, fit)
@@ -341,7 +341,7 @@ class _Fitter:
         findings: list[PreflightFinding] = []
         if self.fits(pages):
             findings = check(laid_out, self.spec.preflight, print_ready=self.job.print_ready)
-        used = pages - 1 + (page_fill(laid_out[-1]) if laid_out else 0.0)
+        used = pages - 1 + (page_reach(laid_out[-1]) if laid_out else 0.0)
         self.preflight_seconds += time.perf_counter() - start
         result = _Attempt(fit, document, pages, findings, used)
         self.tried[fit] = result
@@ -394,7 +394,7 @@ class _Fitter:
         """The shrinking steps that may bring the content within ``limit`` pages; the smallest
         is always among them, so that an overflow is measured at the floor."""
         steps = self.shrinking(known.fit)
-        hopeful = [f for f in steps if self.predicted(known, f) <= limit + 0.1]
+        hopeful = [f for f in steps if self.predicted(known, f) <= limit + 0.15]
         return hopeful or steps[-1:]
 
     def run(self) -> _Attempt:
@@ -470,7 +470,7 @@ class _Fitter:
         # ... or fill it: grow, least first (the estimate is rough: layouts decide). A
         # document that grows as needed may take one page more to do so.
         ceiling = self.limit if self.limit is not None else known.pages + 1
-        least = self.spec.preflight.min_page_fill - 0.1
+        least = self.spec.preflight.min_page_fill - 0.05
         for fit in sorted(self.growing(known.fit), key=self.volume):
             pages = self.predicted(known, fit)
             last = pages - (known.pages - 1) if pages <= known.pages else pages - known.pages
