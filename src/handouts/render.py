@@ -437,19 +437,23 @@ class _Fitter:
 
     def fill(self, best: _Attempt) -> _Attempt:
         """A folded layout has a fixed number of panels: space left at the foot of the last
-        one is wasted paper, so take the largest spacing and type that still fit, as long as
-        preflight finds no more than before."""
+        one is wasted paper, so grow the spacing, then the type, a step at a time while the
+        content still fits and preflight finds no more than before."""
         assert self.limit is not None
-        room = self.limit - 0.02
-        hopeful = [f for f in self.growing(best.fit) if self.predicted(best, f) <= room]
-        for fit in sorted(hopeful, key=self.volume, reverse=True):  # the largest first
-            if self.attempts >= MAX_ATTEMPTS:
+        while self.attempts < MAX_ATTEMPTS:
+            steps = [
+                fit
+                for fit in self.growing(best.fit)
+                if fit not in self.tried and self.predicted(best, fit) <= self.limit + 0.03
+            ]
+            if not steps:
                 break
-            tried = self.attempt(fit)
-            if self.fits(tried.pages) and tried.score() <= best.score():
-                best.document = None
-                return tried
-            tried.document = None
+            tried = self.attempt(min(steps, key=self.volume))
+            if not self.fits(tried.pages) or tried.score() > best.score():
+                tried.document = None
+                break
+            best.document = None
+            best = tried
         return best
 
     def alternatives(self, known: _Attempt) -> list[tuple[Fit, int | None]]:
