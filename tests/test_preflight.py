@@ -353,3 +353,19 @@ def test_the_examples_pass_preflight_and_the_fitter_fills_the_spanish_leaflet() 
     assert rendered.preflight == []
     assert rendered.pages == 3
     assert rendered.body_pt > job.spec.body_pt  # grown to fill the third page
+
+
+def test_every_new_setting_is_documented() -> None:
+    from handouts.models import Contact, Reference
+
+    brand_doc = (REPO / "docs/setting-up-a-brand.md").read_text()
+    for name in PreflightRules.model_fields:
+        assert f"{name}:" in brand_doc or f"`{name}`" in brand_doc, name
+    for name in ("max_body_pt", "spacing", "qr_module_mm"):
+        assert f"`{name}`" in brand_doc, name
+    for rule in ("safe-area", "containment", "overlap", "page-fill", "keep-together"):
+        assert f"`{rule}`" in brand_doc, rule
+    assert "booking_short_url" in brand_doc and "booking_short_url" in Contact.model_fields
+    handout_doc = (REPO / "docs/writing-a-handout.md").read_text()
+    for name in ("short_url", "label", "language"):
+        assert name in Reference.model_fields and f"`{name}:`" in handout_doc, name
