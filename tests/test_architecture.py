@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ),
     (
         "stages",
-        {"formats", "render", "context", "plan", "project", "fetcher", "webpage"} | {"review"},
+        {"formats", "render", "context", "plan", "project", "fetcher", "webpage"}
+        | {"review", "preflight", "layoutboxes"},
     ),
     (
         "foundations",

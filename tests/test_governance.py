@@ -484,7 +484,7 @@ def test_an_english_edit_makes_the_spanish_translation_out_of_date(tmp_path: Pat
     spanish_lines = (root / "content/handouts/exosome-therapy.es.yaml").read_text().splitlines()
     assert stale.problem.line == spanish_lines.index("translation:") + 1
     assert stale.problem.message == (
-        "the English text changed since this translation was made from it (version 1): "
+        "the English text changed since this translation was made from it (version 2): "
         "English questions 3 and 5"
     )
     assert (stale.handout, stale.language) == ("exosome-therapy", "es")
@@ -521,7 +521,7 @@ def test_an_english_edit_makes_the_spanish_translation_out_of_date(tmp_path: Pat
     # approving the English, then the updated Spanish, brings both back in line
     review.approve(load_project(root), "exosome-therapy", by="Dr A", today=TODAY)
     done = review.approve(load_project(root), "exosome-therapy", "es", by="Dr B", today=TODAY)
-    assert done.source == ("en", 2)
+    assert done.source == ("en", 3)
     report = run_checks(load_project(root), today=TODAY)
     assert not [f for f in report.findings if f.code.startswith("governance.")]
 

@@ -10,6 +10,7 @@ plain result objects; nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 from . import build as builder
 from . import history, manifest, noop, review
 from .checks import CheckReport, readability_summary, run_checks
+from .checks.printed import preflight_findings
 from .defaults import DEFAULT_PAGE_CAP, DEFAULT_TIMEOUT
 from .errors import HandoutsError, Problem
 from .lock import output_lock
@@ -75,9 +77,27 @@ def plan(
     return make_plan(project, filters or Filters(), list(formats))
 
 
-def check(project: Project, *, today: dt.date | None = None, strict: bool = False) -> CheckReport:
-    """Readability, contrast, glyphs, links, governance (see docs/checks.md)."""
-    return run_checks(project, today=today, strict=strict)
+def check(
+    project: Project,
+    *,
+    today: dt.date | None = None,
+    strict: bool = False,
+    out: Path | str | None = None,
+) -> CheckReport:
+    """Readability, contrast, glyphs, links, sign-off (see docs/checks.md). With ``out``, also
+    the warnings the last build into that folder's preflight found on the printed pages."""
+    report = run_checks(project, today=today, strict=strict)
+    if out is None:
+        return report
+    target = output_dir(project, out)
+    records = manifest.load(target, repair=False).records
+    shown = (
+        str(target.relative_to(project.root))
+        if target.is_relative_to(project.root)
+        else str(target)
+    )
+    extra = preflight_findings(records, shown)
+    return dataclasses.replace(report, findings=report.findings + tuple(extra))
 
 
 def prepare(request: BuildRequest) -> None:

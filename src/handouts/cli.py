@@ -260,8 +260,15 @@ def _preview(preview: Any, prune: bool) -> int:
 @click.option(
     "--strict", is_flag=True, help="Count warnings as failures; an overdue review is an error."
 )
-def check(project_dir: Path, fmt: str, strict: bool) -> None:
-    """Check reading level, brand contrast, fonts, links and review dates before printing.
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The output folder whose preflight findings to list. Default: output/.",
+)
+def check(project_dir: Path, fmt: str, strict: bool, out_dir: Path | None) -> None:
+    """Check reading level, brand contrast, fonts, links and review dates before printing,
+    and list what the last build's preflight found on the printed pages.
 
     Exit code 0 when clean, 1 when there are errors (or warnings, with --strict).
     """
@@ -273,7 +280,8 @@ def check(project_dir: Path, fmt: str, strict: bool) -> None:
 
     try:
         project = api.open_project(project_dir)
-        report = api.check(project, strict=strict)
+        out = out_dir if out_dir is not None else project.root / "output"
+        report = api.check(project, strict=strict, out=out)
     except HandoutsError as exc:
         echo_problems(str(exc))
         sys.exit(EXIT_FAILED)

@@ -251,6 +251,23 @@ class Reference(_Model):
     pmid: Digits | None = Field(None, description="PubMed id.")
     url: WebUrl | None = Field(None, description="Web address; overrides the DOI link.")
     note: Text | None = Field(None, description="A note for editors; not printed.")
+    short_url: WebUrl | None = Field(
+        None,
+        description="A short address that leads to the same page (e.g. the clinic's own "
+        "redirect): the QR code and the printed address use it, the PDF's link keeps the full "
+        "one. Use only an address you have tried.",
+    )
+    label: Text | None = Field(
+        None,
+        description="A few words naming the source under its QR code, like `FDA warning`: "
+        "printed as 'Scan: FDA warning'.",
+    )
+    language: Lang | None = Field(
+        None,
+        description="The language of the linked page, like `en`. A page in another language "
+        "than the handout's is marked, e.g. '(en inglés)'. Default: the language a translated "
+        "handout was translated from, else the handout's own.",
+    )
 
     @property
     def link(self) -> str | None:
@@ -312,6 +329,12 @@ class Contact(_Model):
     website: WebUrl | None = Field(None, description="Web site.")
     booking_url: WebUrl | None = Field(None, description="Booking page; becomes a QR code.")
     address: Text | None = Field(None, description="Street address, as printed.")
+    booking_short_url: WebUrl | None = Field(
+        None,
+        description="A short address that leads to the booking page (e.g. the clinic's own "
+        "redirect): the QR code and the printed address use it, the PDF's link keeps "
+        "booking_url. Use only an address you have tried.",
+    )
 
 
 # ---------------------------------------------------------------- email (handouts send)
@@ -555,6 +578,60 @@ class Settings(_Model):
 # ---------------------------------------------------------------- layout
 
 
+PreflightRule = Literal[
+    "safe-area", "containment", "overlap", "page-fill", "keep-together", "type-floor", "qr"
+]
+Severity = Literal["error", "warning", "off"]
+
+
+class PreflightRules(_Model):
+    """What preflight checks on every rendered page (layout.yaml `preflight:`); see
+    docs/setting-up-a-brand.md, "Preflight"."""
+
+    severity: dict[PreflightRule, Severity] = Field(
+        {},
+        description="Change a rule's severity: `error` fails the document, `warning` is "
+        "reported in the manifest, the gallery and `handouts check`, `off` skips the rule. "
+        "By default page-fill is a warning and every other rule an error.",
+    )
+    safe_area_mm: Annotated[float, Field(ge=0, le=30)] = Field(
+        5,
+        description="Nothing prints closer than this to the trimmed page edge (backgrounds "
+        "meant to bleed are allowed to in print-ready files).",
+    )
+    min_page_fill: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.3, description="The smallest share of a page's area that content must cover."
+    )
+    max_split_box: Annotated[float, Field(ge=0, le=1)] = Field(
+        1 / 3,
+        description="A framed box (or one marked break-inside: avoid) shorter than this share "
+        "of the page height is never split across pages, columns or panels.",
+    )
+    min_type_pt: dict[Text, Annotated[float, Field(ge=1, le=100)]] = Field(
+        {"*": 6},
+        description="Smallest type, in points. `*`: every glyph; `.class` or a tag name: text "
+        "inside such an element; `@page`: the page margins (running footer, page number). The "
+        "innermost match wins.",
+    )
+    qr_min_module_mm: Annotated[float, Field(ge=0.1, le=2)] = Field(
+        0.5, description="Smallest printed QR module."
+    )
+    booking_qr_min_mm: Annotated[float, Field(ge=0, le=80)] = Field(
+        25,
+        description="Smallest printed booking code, without its quiet zone; it must also be "
+        "the largest code on its page.",
+    )
+    overlap_allowed: list[Text] = Field(
+        [],
+        description="Class names of elements that may overlap others (e.g. a watermark); "
+        "elements with position: fixed are always allowed to.",
+    )
+
+    def level(self, rule: str) -> str:
+        default = "warning" if rule == "page-fill" else "error"
+        return self.severity.get(rule, default)
+
+
 class LayoutSpec(_Model):
     """How the builder treats a layout; read from templates/<layout>/layout.yaml."""
 
@@ -603,6 +680,24 @@ class LayoutSpec(_Model):
         None,
         description="Which text-on-background colour pairs the layout prints, for the contrast "
         "check (docs/checks.md); none: it is held to every pair.",
+    )
+    max_body_pt: Annotated[float, Field(ge=6, le=40)] | None = Field(
+        None,
+        description="Largest body size the fitter may grow to, to fill a page that would "
+        "otherwise stay nearly empty; none: never grows.",
+    )
+    spacing: Annotated[list[Annotated[float, Field(ge=0.7, le=1.5)]], Field(min_length=1)] = Field(
+        [1.0],
+        description="Spacing factors (line and block spacing) the fitter may try, the "
+        "preferred one first.",
+    )
+    qr_module_mm: Annotated[float, Field(ge=0.4, le=2)] = Field(
+        0.6,
+        description="Preferred printed QR module: codes for long addresses grow to keep it; "
+        "when content does not fit, the fitter may go down to the preflight floor.",
+    )
+    preflight: PreflightRules = Field(
+        default_factory=PreflightRules, description="What preflight checks on every page."
     )
 
     def sizes(self) -> list[float]:
