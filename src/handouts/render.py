@@ -353,6 +353,19 @@ class Renderer:
             preflight_seconds=fitter.preflight_seconds,
         )
 
+    def fitted(self, job: Job, page_cap: int = PAGE_CAP) -> Fit:
+        """The settings ``render`` would print ``job`` with (for the debug HTML, which should
+        show the document as printed); the layout's own when it cannot be fitted."""
+        from weasyprint.urls import FatalURLFetchingError
+
+        from .fetcher import ConfinedFetcher
+
+        fetcher = ConfinedFetcher([*job.template_dirs, *job.font_dirs, job.brand.folder])
+        try:
+            return _Fitter(self, job, fetcher, page_cap).run().fit
+        except (RenderError, FatalURLFetchingError):
+            return Fit.default(job.spec)
+
     def _layout(self, job: Job, fetcher: Any, fit: Fit | float) -> Any:
         from weasyprint import HTML
 

@@ -18,10 +18,9 @@ MAX_ASSET_BYTES = 32 * 1024 * 1024  # as the fetcher allows
 class DebugHtmlFormat(Format):
     name = "html"
     suffix = ".html"
-    description = "the intermediate HTML and its assets, to debug templates in a browser"
+    description = "the intermediate HTML (as fitted) and its assets, to debug templates"
     incremental = False
     recorded = False
-    needs_renderer = False
 
     def render(self, job: Job, renderer: Any, page_cap: int) -> Output:
         from ..files import read_file
@@ -43,6 +42,8 @@ class DebugHtmlFormat(Format):
             name = f"{path.parent.name}-{path.name}"
             assets[str(folder / "assets" / name)] = read_stylesheet(path, job.template_dirs)
             sheets.append(f"assets/{name}")
-        files[str(job.output)] = render_html(job, asset_url, sheets).encode("utf-8")
+        # At the size, spacing and QR modules the PDF is fitted with: the document as printed.
+        fit = renderer.fitted(job, page_cap)
+        files[str(job.output)] = render_html(job, asset_url, sheets, fit).encode("utf-8")
         files.update(assets)
         return Output(files)
