@@ -124,11 +124,10 @@ def instrument(clock: Clock) -> None:
     wrap(clock, document.Document, "write_pdf", "pdf write")
     wrap(clock, pdf_format, "thumbnail_png", "thumbnail")
     with contextlib.suppress(ImportError, AttributeError):
-        preflight = importlib.import_module("handouts.preflight")
-        for attr in ("run", "inspect", "check", "preflight"):
-            if callable(getattr(preflight, attr, None)):
-                wrap(clock, preflight, attr, "preflight")
-                break
+        # The renderer looks these up on their modules at each attempt.
+        wrap(clock, importlib.import_module("handouts.preflight"), "check", "preflight")
+        wrap(clock, importlib.import_module("handouts.layoutboxes"), "read_pages", "preflight")
+        wrap(clock, importlib.import_module("handouts.preflight"), "page_reach", "preflight")
     # The first layout of a job is part of its stages; the ones after it are refitting.
     original = render.Renderer._layout
     seen: dict[int, int] = defaultdict(int)
