@@ -154,7 +154,10 @@ def _needs_quotes(value: str) -> bool:
 
 def _styled(old: Any, new: str) -> Any:
     """``new`` in the style ``old`` was written in: a `|` block stays a block, quoted stays
-    quoted; text of several lines becomes a `|` block."""
+    quoted; text of several lines becomes a `|` block. Empty text is written as '' (a `|`
+    block of nothing would read as a newline, which the loader takes for text)."""
+    if not new:
+        return ""
     if "\n" in new or isinstance(old, LiteralScalarString | FoldedScalarString):
         return LiteralScalarString(new.rstrip("\n") + "\n")
     if isinstance(old, SingleQuotedScalarString):
@@ -214,10 +217,10 @@ class HandoutEdit:
     """What the handout form changes; everything else in the file is kept as it is."""
 
     title: str
-    subtitle: str | None
+    subtitle: str | None  # None: leave as it is; "": remove it
     questions: list[QuestionEdit]
     notices: list[NoticeEdit] = field(default_factory=list)
-    closing_heading: str | None = None
+    closing_heading: str | None = None  # None: leave the closing block as it is
     closing_text: str | None = None
 
 
@@ -225,7 +228,8 @@ def edit_handout(text: str, edit: HandoutEdit) -> str:
     """The handout file ``text`` with the form's changes applied."""
     rt, data = _yaml(text)
     _set_text(data, "title", edit.title)
-    _set_optional(data, "subtitle", edit.subtitle)
+    if edit.subtitle is not None:
+        _set_optional(data, "subtitle", edit.subtitle)
     notices = data.get("notices")
     for n in edit.notices:
         if isinstance(notices, list) and 0 <= n.origin < len(notices):
@@ -235,21 +239,25 @@ def edit_handout(text: str, edit: HandoutEdit) -> str:
                 if n.kind and item.get("kind", "info") != n.kind:
                     item["kind"] = n.kind
     order = _edit_questions(data, edit.questions)
-    closing = data.get("closing")
-    heading, closing_text = (edit.closing_heading or "").strip(), (edit.closing_text or "").strip()
-    if isinstance(closing, CommentedMap):
-        _set_text(closing, "heading", heading)
-        _set_optional(closing, "text", closing_text)
-    elif heading:
-        block = CommentedMap(heading=heading)
-        if closing_text:
-            block["text"] = _styled(None, closing_text)
-        data["closing"] = block
+    if edit.closing_heading is not None:
+        _edit_closing(data, edit.closing_heading.strip(), (edit.closing_text or "").strip())
     out = _dump(rt, data)
     return _rearrange(out, "questions", order, text) if order is not None else out
 
 
-def _new_item(q: QuestionEdit) -> CommentedMap:
+def _edit_closing(data: CommentedMap, heading: str, text: str) -> None:
+    closing = data.get("closing")
+    if isinstance(closing, CommentedMap):
+        _set_text(closing, "heading", heading)
+        _set_optional(closing, "text", text)
+    elif heading:
+        block = CommentedMap(heading=heading)
+        if text:
+            block["text"] = _styled(None, text)
+        data["closing"] = block
+
+
+def _new_item() -> CommentedMap:
     item = CommentedMap()
     item["question"] = ""
     item["answer"] = ""
@@ -278,7 +286,7 @@ def _edit_questions(data: CommentedMap, wanted: list[QuestionEdit]) -> list[int]
     if not isinstance(old, CommentedSeq) or not old or old.fa.flow_style():
         seq = CommentedSeq()
         for q in wanted:
-            item = _new_item(q)
+            item = _new_item()
             _fill(item, q)
             seq.append(item)
         data["questions"] = seq
@@ -293,7 +301,7 @@ def _edit_questions(data: CommentedMap, wanted: list[QuestionEdit]) -> list[int]
             _fill(item, q)
             order.append(q.origin)
         else:
-            item = _new_item(q)
+            item = _new_item()
             _fill(item, q)
             old.append(item)
             order.append(len(old) - 1)
