@@ -61,11 +61,12 @@ def take(server, out: Path, browser=None) -> list[Path]:
     _loaded(page, ".card img")
     written.append(out / "serve-library.png")
     page.screenshot(path=written[-1])
-    handout = server.app.backend.state().project.handouts[0]
+    handouts = server.app.backend.state().project.handouts
+    handout = next((h for h in handouts if h.language == "en"), handouts[0])
     page.goto(f"{server.url}/edit/{handout.id}/{handout.language}")
     _loaded(page, "#pages img")
-    page.focus("#f-questions-1-answer")
-    page.evaluate("document.activeElement.scrollIntoView({block: 'center'})")
+    page.evaluate("document.querySelector('#f-questions-2').scrollIntoView({block: 'start'})")
+    page.focus("#f-questions-2-answer")
     written.append(out / "serve-editor.png")
     page.screenshot(path=written[-1])
     context.close()

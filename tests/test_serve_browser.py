@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("HANDOUTS_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -33,7 +33,7 @@ REQUIRED = os.environ.get("HANDOUTS_BROWSER_TESTS") == "required"
 
 if not CHROMIUM.exists() and not REQUIRED:
     pytest.skip(
-        "browser tests skipped: Debian's chromium is not installed (/usr/bin/chromium); "
+        f"browser tests skipped: Debian's chromium is not installed ({CHROMIUM}); "
         "install it with `apt-get install chromium` (CI does)",
         allow_module_level=True,
     )
@@ -71,7 +71,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.fail("HANDOUTS_BROWSER_TESTS=required but /usr/bin/chromium is missing")
+        pytest.fail(f"HANDOUTS_BROWSER_TESTS=required but {CHROMIUM} is missing")
     with sync_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield launched

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -34,7 +35,7 @@ from ..checks import contrast as contrast_check
 from ..context import theme_colors
 from ..errors import HandoutsError, Problem
 from ..files import inside, read_limited
-from ..i18n import format_date, language_name
+from ..i18n import language_name
 from ..lock import session_tempdir
 from ..models import Colors
 from ..project import LoadedBrand, LoadedHandout, Project
@@ -345,10 +346,9 @@ class Backend:
         if review is None:
             return "No medical review recorded", "none"
         today = self.today or dt.date.today()
-        text = f"Reviewed {format_date(review.reviewed_on, 'en')} (version {review.version})"
+        text = f"Reviewed {_day(review.reviewed_on)}, version {review.version}"
         if review.next_review and review.next_review < today:
-            due = format_date(review.next_review, "en")
-            return f"{text}; the next review was due {due}", "overdue"
+            return f"{text}; next review was due {_day(review.next_review)}", "overdue"
         return text, "reviewed"
 
     def _edit_url_for_error(self, s: State, blocked: api.Blocked) -> str:
@@ -886,6 +886,10 @@ class Backend:
 # ---------------------------------------------------------------- helpers
 
 
+def _day(day: dt.date) -> str:
+    return f"{day:%b} {day.day}, {day.year}"
+
+
 def _when(stamp: Any) -> str:
     """``2026-12-03T14:15:45+00:00`` → ``December 3, 2026 at 15:15`` (local time)."""
     if not isinstance(stamp, str):
@@ -894,7 +898,7 @@ def _when(stamp: Any) -> str:
         moment = dt.datetime.fromisoformat(stamp).astimezone()
     except ValueError:
         return ""
-    return f"{format_date(moment.date(), 'en')} at {moment:%H:%M}"
+    return f"{_day(moment.date())} at {moment:%H:%M}"
 
 
 def _conflict(display: str) -> SaveOutcome:
@@ -949,12 +953,12 @@ def _reading(summary: dict[str, Any]) -> tuple[str, bool | None]:
         grade, target = summary.get("grade"), summary.get("target_grade")
         if grade is None:
             return "", None
-        return f"Grade {grade:.1f} (target {target} or lower)", grade <= (target or 8)
+        return f"Grade {grade:.1f} (target: {target} or lower)", grade <= (target or 8)
     ease = summary.get("fernandez_huerta")
     band = summary.get("fernandez_huerta_band") or ""
     if ease is None:
         return "", None
-    return f"Reading ease {ease:.0f} of 100 ({band})", ease >= 60
+    return f"Ease {ease:.0f} of 100, {band}", ease >= 60
 
 
 def _finding_view(f: Finding, project: Project) -> FindingView:
@@ -1035,6 +1039,12 @@ def _preflight_views(record: dict[str, Any]) -> list[FindingView]:
 # ---------------------------------------------------------------- brand colours
 
 
+def _plain_pair(what: str) -> str:
+    """The check's description of a colour pair without the names of derived colours."""
+    what = re.sub(r" \((?:primary|accent)_[a-z]+\)", "", what)
+    return what.replace("the accent_tint", "the notice box")
+
+
 def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -> ContrastView:
     invalid = []
     for name, value in (("primary", primary), ("accent", accent)):
@@ -1050,7 +1060,12 @@ def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -
     pairs = contrast_check.printed_pairs(project, b.brand.layouts)
     theme = theme_colors(primary, accent)
     views = [
-        PairView(p.what, *p.colours(theme), contrast_check.contrast(*p.colours(theme)), p.needs)
+        PairView(
+            _plain_pair(p.what),
+            *p.colours(theme),
+            contrast_check.contrast(*p.colours(theme)),
+            p.needs,
+        )
         for p in pairs
     ]
     own = [p for p in pairs if p.colour == "primary"]

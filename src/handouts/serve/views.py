@@ -209,7 +209,8 @@ def key_label(key: str) -> str:
     if not match:
         return ""
     head, number, part = match.groups()
-    label = _FIELDS.get(head, head.replace("_", " ").capitalize()).format(number or "").strip()
+    label = _FIELDS.get(head, head.replace("_", " ").capitalize())
+    label = label.format(number) if number else label.replace(" {}", "s").replace("{}", "")
     if part:
         label += f", {_PARTS.get(part, part.replace('_', ' '))}"
     return label
