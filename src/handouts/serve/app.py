@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -62,7 +63,11 @@ class App:
         self.watch = watch
         self.env = backend.template_env(TEMPLATES)
         self.asset_version = str(int(time.time()))
-        self.starlette = Starlette(routes=self.routes(), lifespan=self.lifespan)
+        self.starlette = Starlette(
+            routes=self.routes(),
+            lifespan=self.lifespan,
+            exception_handlers={HandoutsError: self.user_error, Exception: self.our_error},
+        )
         self.asgi = Guard(self.starlette, settings, self.error_page)
 
     # ------------------------------------------------------------ plumbing
@@ -103,8 +108,12 @@ class App:
         async for changes in awatch(
             *paths, stop_event=stop, debounce=300, step=50, watch_filter=wanted
         ):
+            names = sorted({p for _, p in changes})
+            others = await run_in_threadpool(self.backend.changed_elsewhere, names)
+            if not others:
+                continue  # only the app's own saves
             self.backend.invalidate()
-            changed = sorted({_relative(Path(p), root) for _, p in changes})
+            changed = [_relative(Path(p), root) for p in others]
             self.backend.events.publish("files", {"changed": changed})
             await run_in_threadpool(self.backend.preview_watched, "changed on disk")
 
@@ -145,6 +154,24 @@ class App:
             bare=True,
         )
         return html.encode("utf-8")
+
+    async def user_error(self, request: Request, exc: Exception) -> Response:
+        """A problem with the project itself (its folder gone, a file unreadable)."""
+        body = self.error_page(500, "The project cannot be read", str(exc))
+        return HTMLResponse(body, 500, headers={"cache-control": "no-store"})
+
+    async def our_error(self, request: Request, exc: Exception) -> Response:
+        """A bug of ours: a plain page for staff; the details go to the server's window."""
+        logging.getLogger("handouts.serve").error(
+            "internal error on %s %s", request.method, request.url.path, exc_info=exc
+        )
+        body = self.error_page(
+            500,
+            "Something went wrong",
+            "This is a bug in handouts, not something you did. Nothing was changed. The "
+            "details are in the window where `handouts serve` runs; please report them.",
+        )
+        return HTMLResponse(body, 500, headers={"cache-control": "no-store"})
 
     def not_found(self, request: Request, what: str = "This page") -> Response:
         return self.page(

@@ -177,6 +177,7 @@ class Backend:
         self._cancel = threading.Event()
         self.build_status = BuildStatus()
         self._failures: dict[str, tuple[str, str]] = {}  # output → (job key, error)
+        self._written: dict[str, str] = {}  # file → SHA-256 of what the app last wrote
         self._renderer = WarmRenderer() if warm else None
         self._pages = PageImages()
         api.open_project(self.root)  # raises HandoutsError when there is no project here
@@ -530,7 +531,23 @@ class Backend:
         if problems:
             return SaveOutcome(False, problems)
         self.invalidate()
-        return SaveOutcome(True, [], storage.read(path).sha256)
+        written = storage.read(path).sha256
+        self._written[str(path)] = written
+        return SaveOutcome(True, [], written)
+
+    def changed_elsewhere(self, paths: Iterable[str]) -> list[str]:
+        """The paths among ``paths`` (changed on disk) that the app did not write itself:
+        its own saves are already loaded and previewed, so the watcher ignores them."""
+        others = []
+        for name in paths:
+            own = self._written.get(name)
+            try:
+                same = own is not None and storage.read(Path(name)).sha256 == own
+            except OSError:
+                same = False
+            if not same:
+                others.append(name)
+        return others
 
     # ------------------------------------------------------------ brands
 
@@ -770,12 +787,15 @@ class Backend:
         try:
             report = api.build(s.project, request, checks=s.checks)
         except HandoutsError as exc:
+            self.invalidate()
             self.events.publish(
                 "document", {"doc": key.output, "status": "failed", "error": str(exc)}
             )
             return None
-        finally:
+        except BaseException:
             self.invalidate()
+            raise
+        self._built(s, report)
         result = next((r for r in report.results if r.output == key.output), None)
         self._remember(job, result)
         if result is not None:
@@ -790,6 +810,22 @@ class Backend:
                 },
             )
         return result
+
+    def _built(self, s: State, report: api.Report) -> None:
+        """After a build: the inputs are as they were, only outputs changed. Bring the cached
+        state up to date without loading the project again (unless a file changed
+        meanwhile, when it is loaded afresh anyway)."""
+        with self._state_lock:
+            if self._state is not s or s.generation != self._generation:
+                return
+            decided = dict(s.decided)
+            for result in report.results:
+                if result.status in ("built", "skipped"):
+                    decided[result.output] = api.Result(
+                        result.label, result.output, "skipped", reason="up to date"
+                    )
+            records = manifest.load(s.out, repair=False).records
+            self._state = dataclasses.replace(s, decided=decided, records=records)
 
     def _remember(self, job: api.Job, result: api.Result | None) -> None:
         if result is None:

@@ -107,28 +107,33 @@ _STYLES = ((2, 4, 2), (2, 2, 0), (4, 4, 0), (4, 6, 2), (4, 4, 2), (2, 4, 0), (4,
 
 
 def _yaml(text: str) -> tuple[YAML, Any]:
-    try:
-        _, indent, block_seq_indent = load_yaml_guess_indent(text)
-    except YAMLError as exc:
-        raise EditError(str(exc).splitlines()[0]) from None
-    guess = (indent or 2, (indent or 2), block_seq_indent or 0)
     first: tuple[YAML, Any] | None = None
-    for style in (*_STYLES, guess):
-        rt = YAML(typ="rt")
-        rt.preserve_quotes = True
-        rt.width = 4096  # never re-wrap a long line
-        rt.indent(mapping=style[0], sequence=style[1], offset=style[2])
-        try:
-            data = rt.load(text)
-        except YAMLError as exc:
-            raise EditError(str(exc).splitlines()[0]) from None
-        if not isinstance(data, CommentedMap):
-            raise EditError("the file is not a list of `key: value` lines")
+    for style in _STYLES:
+        rt, data = _load(text, style)
         first = first or (rt, data)
         if _dump(rt, data) == text:
             return rt, data
-    assert first is not None
-    return first
+    try:  # none writes it back unchanged: take ruamel's guess of its indentation
+        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+    except YAMLError:
+        assert first is not None
+        return first
+    mapping = indent or 2
+    return _load(text, (mapping, mapping, block_seq_indent or 0))
+
+
+def _load(text: str, style: tuple[int, int, int]) -> tuple[YAML, Any]:
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap a long line
+    rt.indent(mapping=style[0], sequence=style[1], offset=style[2])
+    try:
+        data = rt.load(text)
+    except YAMLError as exc:
+        raise EditError(str(exc).splitlines()[0]) from None
+    if not isinstance(data, CommentedMap):
+        raise EditError("the file is not a list of `key: value` lines")
+    return rt, data
 
 
 def _dump(rt: YAML, data: Any) -> str:

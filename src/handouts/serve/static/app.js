@@ -59,7 +59,7 @@
         }
       });
       var notice = document.getElementById("external-change");
-      if (notice && data.changed.indexOf(notice.dataset.file) !== -1 && !document.body.dataset.justSaved) {
+      if (notice && data.changed.indexOf(notice.dataset.file) !== -1) {
         notice.hidden = false;
       }
     });
@@ -87,14 +87,6 @@
     input.dispatchEvent(new Event("input", { bubbles: true }));
     input.focus();
     say("Main colour set to " + button.dataset.value + ". Save to keep it.");
-  });
-
-  // Our own saves also change the file on disk: do not call them outside changes.
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "handout-form") {
-      document.body.dataset.justSaved = "1";
-      setTimeout(function () { delete document.body.dataset.justSaved; }, 3000);
-    }
   });
 
   // After a swap, move focus to the error summary (or the field the server asked for).
