@@ -830,6 +830,12 @@ def test_saving_rebuilds_the_preview_and_says_so_by_server_sent_event(make_proje
     assert built["doc"] == "test/sample.en.leaflet.pdf" and built["sha"] != old
     assert built["sha"] == sha_of(pdf_path(root))
     assert "quokka lanterns" in pdf_text(pdf_path(root).read_bytes())
+    assert (
+        "Up to date"
+        in server.app.backend.document(
+            server.app.backend.documents_of("sample", "en")[0]
+        ).status_label
+    )
 
 
 def test_edits_made_elsewhere_are_noticed_and_previewed(make_project) -> None:
@@ -1032,3 +1038,23 @@ def test_environment_token_is_used_as_given(monkeypatch) -> None:
     monkeypatch.delenv("HANDOUTS_TOKEN")
     assert token_from_environment() is None
     assert os.environ.get("HANDOUTS_TOKEN") is None
+
+
+def test_a_vanished_project_is_a_plain_page_not_a_traceback(serve) -> None:
+    s = serve()
+    (s.root / "content").rename(s.root / "moved-away")
+    s.backend.invalidate()
+    r = s.client.get("/")
+    assert r.status_code == 500
+    assert "The project cannot be read" in r.text and "no content/ folder here" in r.text
+    assert "Traceback" not in r.text
+
+
+def test_the_watcher_ignores_the_app_s_own_saves_but_not_other_edits(serve) -> None:
+    s = serve()
+    path = s.root / "content/handouts/sample.yaml"
+    r = s.post("/edit/sample/en", save_form(s, **{"q-1-answer": "Saved by the app."}))
+    assert r.status_code == 200
+    assert s.backend.changed_elsewhere([str(path)]) == []
+    path.write_text(path.read_text().replace("Saved by the app.", "Saved by an editor."))
+    assert s.backend.changed_elsewhere([str(path)]) == [str(path)]
