@@ -1058,3 +1058,11 @@ def test_the_watcher_ignores_the_app_s_own_saves_but_not_other_edits(serve) -> N
     assert s.backend.changed_elsewhere([str(path)]) == []
     path.write_text(path.read_text().replace("Saved by the app.", "Saved by an editor."))
     assert s.backend.changed_elsewhere([str(path)]) == [str(path)]
+
+
+def test_a_cli_build_is_seen_without_restarting_the_app(serve) -> None:
+    s = serve()
+    assert "Changed" in s.client.get("/").text
+    ran = run_cli("build", "-C", str(s.root), "-j", "1", "-q")
+    assert ran.code == 0, ran
+    assert "Up to date" in s.client.get("/").text  # no invalidate(): the manifest changed

@@ -29,7 +29,7 @@ from .backend import Backend, NotFound, Refused
 from .events import Broker
 from .pages import DPI
 from .security import Guard, Settings, new_token
-from .views import HEX, LANG, SLUG, DocKey, field_id, layout_label
+from .views import HEX, LANG, SLUG, DocKey, field_id, key_label, layout_label
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -132,6 +132,7 @@ class App:
             "bare": False,
             "load_problems": len(self.backend.problems()),
             "field_id": field_id,
+            "key_label": key_label,
             "now": dt.datetime.now().strftime("%H:%M"),
         }
         html = self.render(name, **{**base, **context})
@@ -140,6 +141,7 @@ class App:
     def fragment(self, name: str, code: int = 200, **context: Any) -> Response:
         context.setdefault("csrf", self.settings.csrf_token())
         context.setdefault("field_id", field_id)
+        context.setdefault("key_label", key_label)
         context.setdefault("now", dt.datetime.now().strftime("%H:%M"))
         html = self.render(name, **context)
         return HTMLResponse(html, code, headers={"cache-control": "no-store"})

@@ -75,6 +75,7 @@ class State:
     decided: dict[str, api.Result]
     records: dict[str, dict[str, Any]]
     notes: list[str]
+    manifest_stamp: tuple[int, int] | None = None  # a CLI build changes it: load again
     loaded_at: float = field(default_factory=time.monotonic)
 
 
@@ -185,8 +186,11 @@ class Backend:
     # ------------------------------------------------------------ state
 
     def state(self) -> State:
+        """The project as loaded, checked and planned; loaded again after a file changed (a
+        save, the watcher) or when another process (a CLI build) rewrote the manifest."""
         with self._state_lock:
-            if self._state is None or self._state.generation != self._generation:
+            s = self._state
+            if s is None or s.generation != self._generation or s.manifest_stamp != _stamp(s.out):
                 self._state = self._load(self._generation)
             return self._state
 
@@ -206,6 +210,7 @@ class Backend:
             for j in plan.jobs
             if j.fmt == "pdf"
         }
+        stamp = _stamp(out)
         records = manifest.load(out, repair=False).records
         decided = {r.output: r for r in preview.results}
         return State(
@@ -218,6 +223,7 @@ class Backend:
             decided,
             records,
             preview.notes,
+            stamp,
         )
 
     def start(self) -> None:
@@ -824,8 +830,11 @@ class Backend:
                     decided[result.output] = api.Result(
                         result.label, result.output, "skipped", reason="up to date"
                     )
+            stamp = _stamp(s.out)
             records = manifest.load(s.out, repair=False).records
-            self._state = dataclasses.replace(s, decided=decided, records=records)
+            self._state = dataclasses.replace(
+                s, decided=decided, records=records, manifest_stamp=stamp
+            )
 
     def _remember(self, job: api.Job, result: api.Result | None) -> None:
         if result is None:
@@ -920,6 +929,15 @@ class Backend:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _stamp(out: Path) -> tuple[int, int] | None:
+    """When and how large the manifest was last written (None: there is none)."""
+    try:
+        info = os.stat(out / manifest.NAME)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def _day(day: dt.date) -> str:
