@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
-import re
 import signal
 import tempfile
 import threading
@@ -54,8 +53,16 @@ from .views import (
     FindingView,
     PairView,
     SaveOutcome,
+    conflict,
+    day,
     field_id,
+    image_kind,
     key_label,
+    plain_pair,
+    plain_wait,
+    preflight_views,
+    reading_text,
+    when,
 )
 
 MAX_PDF_BYTES = 64 * 1024 * 1024
@@ -317,10 +324,10 @@ class Backend:
         if status == "current" and record.get("draft") is True:  # sign-off (content governance)
             status, reason = "draft", "not approved for patients"
         summary = readability_summary(s.checks, h.id, h.language)
-        reading, reading_ok = _reading(summary)
+        reading, reading_ok = reading_text(summary)
         review, review_state = self._review(h)
         findings = [_finding_view(f, s.project) for f in s.checks.findings if f.concerns(job)]
-        findings += _preflight_views(record)
+        findings += preflight_views(record)
         findings += [
             FindingView("warning", "render", str(w), where=output)
             for w in record.get("warnings", [])
@@ -345,7 +352,7 @@ class Backend:
             int(record.get("pages", 0) or 0),
             str(record.get("built_at", "")),
             error,
-            _when(record.get("built_at")),
+            when(record.get("built_at")),
         )
 
     def _review(self, h: LoadedHandout) -> tuple[str, str]:
@@ -353,9 +360,9 @@ class Backend:
         if review is None:
             return "No medical review recorded", "none"
         today = self.today or dt.date.today()
-        text = f"Reviewed {_day(review.reviewed_on)}, version {review.version}"
+        text = f"Reviewed {day(review.reviewed_on)}, version {review.version}"
         if review.next_review and review.next_review < today:
-            return f"{text}; next review was due {_day(review.next_review)}", "overdue"
+            return f"{text}; next review was due {day(review.next_review)}", "overdue"
         return text, "reviewed"
 
     def _edit_url_for_error(self, s: State, blocked: api.Blocked) -> str:
@@ -466,7 +473,7 @@ class Backend:
         path, display = self.handout_file(handout_id, language)
         current = storage.read(path)
         if current.sha256 != base_sha:
-            return _conflict(display)
+            return conflict(display)
         try:
             text = storage.edit_handout(current.text, edit)
         except storage.EditError as exc:
@@ -522,7 +529,7 @@ class Backend:
         try:
             problems = storage.replace(path, text, expected_sha=base_sha, validate=validate)
         except storage.Conflict:
-            return _conflict(display)
+            return conflict(display)
         except OSError as exc:
             return SaveOutcome(
                 False,
@@ -589,7 +596,7 @@ class Backend:
         path, display = self.brand_file(brand_id)
         current = storage.read(path)
         if current.sha256 != base_sha:
-            return _conflict(display)
+            return conflict(display)
         try:
             text = storage.edit_brand(current.text, edit)
         except storage.EditError as exc:
@@ -638,7 +645,7 @@ class Backend:
         """Check an uploaded logo with the rules the CLI applies, then store it in the
         brand's folder as logo.svg/png/jpg and point brand.yaml at it."""
         path, display = self.brand_file(brand_id)
-        kind = _image_kind(data)
+        kind = image_kind(data)
         if kind is None:
             return SaveOutcome(
                 False,
@@ -787,7 +794,7 @@ class Backend:
             workers=1,
             executor=self._renderer.executor() if self._renderer else None,
             on_wait=lambda text: self.events.publish(
-                "waiting", {"doc": key.output, "message": _plain_wait(text)}
+                "waiting", {"doc": key.output, "message": plain_wait(text)}
             ),
         )
         try:
@@ -886,7 +893,7 @@ class Backend:
                 backend.events.publish("build", backend._build_event(result.output))
 
         def waiting(text: str) -> None:
-            status.waiting = _plain_wait(text)
+            status.waiting = plain_wait(text)
             self.events.publish("build", self._build_event())
 
         start = time.perf_counter()
@@ -940,53 +947,6 @@ def _stamp(out: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
-def _day(day: dt.date) -> str:
-    return f"{day:%b} {day.day}, {day.year}"
-
-
-def _when(stamp: Any) -> str:
-    """``2026-12-03T14:15:45+00:00`` → ``December 3, 2026 at 15:15`` (local time)."""
-    if not isinstance(stamp, str):
-        return ""
-    try:
-        moment = dt.datetime.fromisoformat(stamp).astimezone()
-    except ValueError:
-        return ""
-    return f"{_day(moment.date())} at {moment:%H:%M}"
-
-
-def _conflict(display: str) -> SaveOutcome:
-    return SaveOutcome(
-        False,
-        [
-            Problem(
-                display,
-                "this file was changed outside the app since you opened it (by a text "
-                "editor, or a git pull)",
-                hint="copy your changes somewhere, reload the page, and make them again",
-            )
-        ],
-        conflict=True,
-    )
-
-
-def _plain_wait(text: str) -> str:
-    return (
-        "Another build is writing to the output folder (for example `handouts build` in a "
-        f"terminal); this one starts when it is done. ({text})"
-    )
-
-
-def _image_kind(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if b"<svg" in data[:4096]:
-        return "svg"
-    return None
-
-
 def _brand_edit_of(b: LoadedBrand, **changes: Any) -> storage.BrandEdit:
     brand = b.brand
     contact = brand.contact.model_dump()
@@ -998,21 +958,6 @@ def _brand_edit_of(b: LoadedBrand, **changes: Any) -> storage.BrandEdit:
         {k: v or "" for k, v in contact.items()},
     )
     return dataclasses.replace(edit, **changes)
-
-
-def _reading(summary: dict[str, Any]) -> tuple[str, bool | None]:
-    if not summary:
-        return "no reading-level formula for this language", None
-    if summary.get("scale") == "grade":
-        grade, target = summary.get("grade"), summary.get("target_grade")
-        if grade is None:
-            return "", None
-        return f"Grade {grade:.1f} (target: {target} or lower)", grade <= (target or 8)
-    ease = summary.get("fernandez_huerta")
-    band = summary.get("fernandez_huerta_band") or ""
-    if ease is None:
-        return "", None
-    return f"Ease {ease:.0f} of 100, {band}", ease >= 60
 
 
 def _finding_view(f: Finding, project: Project) -> FindingView:
@@ -1047,58 +992,6 @@ def _finding_view(f: Finding, project: Project) -> FindingView:
     )
 
 
-def _preflight_views(record: dict[str, Any]) -> list[FindingView]:
-    """Preflight findings as the manifest will record them (the print preflight): a list
-    under ``preflight`` of {severity, code, message, hint, page, bbox: [x0, top, x1, bottom]
-    in points from the page's top-left}. The manifest is data from disk: anything else is
-    skipped."""
-    found = record.get("preflight")
-    views: list[FindingView] = []
-    if not isinstance(found, list):
-        return views
-    for item in found[:200]:
-        if not isinstance(item, dict):
-            continue
-        message = item.get("message")
-        if not isinstance(message, str):
-            continue
-        severity = "error" if item.get("severity") == "error" else "warning"
-        page = item.get("page")
-        page = page if isinstance(page, int) and 1 <= page <= 1000 else None
-        bbox = item.get("bbox")
-        box: tuple[float, float, float, float] | None = None
-        if (
-            isinstance(bbox, list)
-            and len(bbox) == 4
-            and all(isinstance(v, int | float) and 0 <= v <= 10_000 for v in bbox)
-            and bbox[2] > bbox[0]
-            and bbox[3] > bbox[1]
-        ):
-            box = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
-        code = item.get("code")
-        hint = item.get("hint")
-        views.append(
-            FindingView(
-                severity,
-                str(code)[:60] if isinstance(code, str) else "preflight",
-                message[:500],
-                hint[:500] if isinstance(hint, str) else "",
-                page=page,
-                bbox=box if page else None,
-            )
-        )
-    return views
-
-
-# ---------------------------------------------------------------- brand colours
-
-
-def _plain_pair(what: str) -> str:
-    """The check's description of a colour pair without the names of derived colours."""
-    what = re.sub(r" \((?:primary|accent)_[a-z]+\)", "", what)
-    return what.replace("the accent_tint", "the notice box")
-
-
 def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -> ContrastView:
     invalid = []
     for name, value in (("primary", primary), ("accent", accent)):
@@ -1115,7 +1008,7 @@ def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -
     theme = theme_colors(primary, accent)
     views = [
         PairView(
-            _plain_pair(p.what),
+            plain_pair(p.what),
             *p.colours(theme),
             contrast_check.contrast(*p.colours(theme)),
             p.needs,

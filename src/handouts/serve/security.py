@@ -144,6 +144,9 @@ class Guard:
         self.page = page  # (status, title, message) → an HTML page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # the app has none: refuse before anything else
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

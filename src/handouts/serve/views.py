@@ -3,8 +3,10 @@ and the names of form fields and key paths in words. Nothing here calls the libr
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Problem
 
@@ -223,3 +225,120 @@ def field_id(key: str) -> str:
     """``questions[2].answer`` → ``f-questions-2-answer``: the form field of a key path."""
     text = _KEY_PART.sub(lambda m: f"-{m.group(1)}", key).replace(".", "-")
     return f"f-{text}" if text else ""
+
+
+# ---------------------------------------------------------------- words for staff
+
+
+def conflict(display: str) -> SaveOutcome:
+    return SaveOutcome(
+        False,
+        [
+            Problem(
+                display,
+                "this file was changed outside the app since you opened it (by a text "
+                "editor, or a git pull)",
+                hint="copy your changes somewhere, reload the page, and make them again",
+            )
+        ],
+        conflict=True,
+    )
+
+
+def plain_wait(text: str) -> str:
+    return (
+        "Another build is writing to the output folder (for example `handouts build` in a "
+        f"terminal); this one starts when it is done. ({text})"
+    )
+
+
+def image_kind(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if b"<svg" in data[:4096]:
+        return "svg"
+    return None
+
+
+def reading_text(summary: dict[str, Any]) -> tuple[str, bool | None]:
+    if not summary:
+        return "no reading-level formula for this language", None
+    if summary.get("scale") == "grade":
+        grade, target = summary.get("grade"), summary.get("target_grade")
+        if grade is None:
+            return "", None
+        return f"Grade {grade:.1f} (target: {target} or lower)", grade <= (target or 8)
+    ease = summary.get("fernandez_huerta")
+    band = summary.get("fernandez_huerta_band") or ""
+    if ease is None:
+        return "", None
+    return f"Ease {ease:.0f} of 100, {band}", ease >= 60
+
+
+def preflight_views(record: dict[str, Any]) -> list[FindingView]:
+    """Preflight findings as the manifest will record them (the print preflight): a list
+    under ``preflight`` of {severity, code, message, hint, page, bbox: [x0, top, x1, bottom]
+    in points from the page's top-left}. The manifest is data from disk: anything else is
+    skipped."""
+    found = record.get("preflight")
+    views: list[FindingView] = []
+    if not isinstance(found, list):
+        return views
+    for item in found[:200]:
+        if not isinstance(item, dict):
+            continue
+        message = item.get("message")
+        if not isinstance(message, str):
+            continue
+        severity = "error" if item.get("severity") == "error" else "warning"
+        page = item.get("page")
+        page = page if isinstance(page, int) and 1 <= page <= 1000 else None
+        bbox = item.get("bbox")
+        box: tuple[float, float, float, float] | None = None
+        if (
+            isinstance(bbox, list)
+            and len(bbox) == 4
+            and all(isinstance(v, int | float) and 0 <= v <= 10_000 for v in bbox)
+            and bbox[2] > bbox[0]
+            and bbox[3] > bbox[1]
+        ):
+            box = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+        code = item.get("code")
+        hint = item.get("hint")
+        views.append(
+            FindingView(
+                severity,
+                str(code)[:60] if isinstance(code, str) else "preflight",
+                message[:500],
+                hint[:500] if isinstance(hint, str) else "",
+                page=page,
+                bbox=box if page else None,
+            )
+        )
+    return views
+
+
+# ---------------------------------------------------------------- brand colours
+
+
+def day(date: dt.date) -> str:
+    return f"{date:%b} {date.day}, {date.year}"
+
+
+def when(stamp: Any) -> str:
+    """``2026-12-03T14:15:45+00:00`` → ``December 3, 2026 at 15:15`` (local time)."""
+    if not isinstance(stamp, str):
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(stamp).astimezone()
+    except ValueError:
+        return ""
+    return f"{day(moment.date())} at {moment:%H:%M}"
+
+
+def plain_pair(what: str) -> str:
+    """The check's description of a colour pair without the names of derived colours."""
+    what = re.sub(r" \((?:primary|accent)_[a-z]+\)", "", what)
+    return what.replace("the accent_tint", "the notice box")
