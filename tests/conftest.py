@@ -80,6 +80,9 @@ def default_files() -> dict[str, str | bytes | None]:
         "content/handouts/sample.yaml": HANDOUT,
         "content/brands/test/brand.yaml": BRAND,
         "content/brands/test/logo.svg": LOGO_SVG,
+        # The sample's contact details are made up on purpose ((555) numbers, .example
+        # addresses): say so, as the placeholder check asks of sample projects.
+        "handouts.yaml": "example: true\n",
     }
 
 

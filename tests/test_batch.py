@@ -114,6 +114,7 @@ def test_manifest_records_each_pdf(three: Path) -> None:
         "brand",
         "templates",
         "fonts",
+        "review",
         "settings",
         "tool",
         "options",

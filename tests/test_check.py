@@ -273,9 +273,9 @@ def test_duplicate_question_and_duplicate_and_unused_references_warn(make_projec
         "references[2].id",
         "references[3].id",
     ]
+    # the same DOI is a duplicate; the same title alone is not (tests/test_governance.py)
     dups = [f.problem.message for f in report.findings if f.code == "links.duplicate-reference"]
-    assert len(dups) == 2
-    assert "same title as 'paper'" in dups[0] and "same place as 'paper'" in dups[1]
+    assert dups == ["reference 'same-link' has the same DOI as 'paper' (references[1])"]
 
 
 # ---------------------------------------------------------------- governance
@@ -396,3 +396,25 @@ def test_an_overridden_layout_cannot_lower_the_built_in_floor(make_project) -> N
     }
     finding = only(check(make_project, files), "layout.body-size")
     assert "below this layout's floor of 11 pt" in finding.problem.message
+
+
+def test_a_new_check_registers_without_editing_run_checks(make_project) -> None:
+    from handouts.checks import CheckContext, Finding
+    from handouts.checks import check as register
+    from handouts.checks.registry import _REGISTRY
+    from handouts.errors import Problem
+
+    @register("brand")
+    def no_tagline(ctx: CheckContext) -> list[Finding]:
+        if ctx.b.brand.tagline:
+            return []
+        problem = Problem(ctx.b.display, "the brand has no tagline", 1, 1, "tagline")
+        return [Finding("warning", "example.no-tagline", problem, brands=(ctx.b.id,))]
+
+    try:
+        report = check(make_project, {})
+        assert [f.code for f in report.warnings if f.code.startswith("example.")] == [
+            "example.no-tagline"
+        ]
+    finally:
+        _REGISTRY["brand"].remove(no_tagline)

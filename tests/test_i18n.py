@@ -48,11 +48,13 @@ def test_spanish_pdf_is_localised(example_build: Path) -> None:
     for number, page in enumerate(reader.pages, start=1):
         text = normalise(page.extract_text())
         assert f"Página {number} de {pages}" in text
-        assert "Revisado el 1 de noviembre de 2026 · Versión 1" in text
-        assert "Traducido del inglés por" in text
-        assert "20 de noviembre de 2026" in text
-        assert "aún no ha sido revisada por un traductor calificado" in text
+        assert "Revisado el 3 de diciembre de 2026 · Versión 2" in text
+        assert "Traducción aún sin revisar: vea la nota al final." in text
     text = normalise(pdf_text(data))
+    # The translation note itself is printed once, at the end.
+    assert text.count("Este folleto fue traducido del inglés por") == 1
+    assert "20 de noviembre de 2026" in text
+    assert "todavía no ha revisado esta traducción" in text
     content = yaml.safe_load((REPO / "content/handouts/exosome-therapy.es.yaml").read_text())
     for item in content["questions"]:
         assert normalise(item["question"]) in text

@@ -133,7 +133,9 @@ def _long_handout(questions: int) -> str:
 def _pages_at(root: Path, size: float) -> int:
     """Pages of the sample leaflet at a given body size, without any page limit."""
     (job,) = make_plan(load_project(root))
-    spec = job.spec.model_copy(update={"body_pt": size, "min_body_pt": None})
+    spec = job.spec.model_copy(
+        update={"body_pt": size, "min_body_pt": None, "max_body_pt": None, "spacing": [1.0]}
+    )
     return Renderer().render(dataclasses.replace(job, spec=spec, max_pages=None)).pages
 
 

@@ -6,6 +6,7 @@ the project root and list items counted from 1 (``questions[2]`` is the second q
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import textwrap
@@ -615,10 +616,14 @@ def test_png_logo_with_too_many_pixels(make_project):
 
 
 def test_small_png_logo_loads(make_project):
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (400, 200), "#0B5E6B").save(png, "PNG")  # a whole image: it is decoded
     root = make_project(
         {
             B: edit(BRAND, "logo: logo.svg", "logo: logo.png"),
-            "content/brands/test/logo.png": png_header(400, 200),
+            "content/brands/test/logo.png": png.getvalue(),
         }
     )
     assert load_project(root).brands[0].logo.name == "logo.png"

@@ -52,7 +52,7 @@ def test_every_question_and_the_notice_are_printed(example_build: Path, brand: s
     text = normalise(pdf_text(_leaflet(example_build, brand)))
     for question in _seed_questions():
         assert normalise(question) in text
-    assert "no exosome products have been approved by the FDA" in text
+    assert "No exosome products have been approved by the FDA" in text
     assert _brand(brand)["name"] in text
     assert _brand(brand)["contact"]["phone"] in text
 
@@ -88,7 +88,7 @@ def test_metadata_fonts_and_no_attachments(example_build: Path, brand: str) -> N
     assert info.author == _brand(brand)["name"]
     assert info.subject == "Frequently Asked Questions"
     assert "Exosome Therapy" in info.get("/Keywords", "")
-    assert info.get("/CreationDate", "").startswith("D:20261101")
+    assert info.get("/CreationDate", "").startswith("D:20261203")  # the review date
     assert str(reader.trailer["/Root"]["/Lang"]) == "en"
     assert "/EmbeddedFiles" not in reader.trailer["/Root"].get("/Names", {})
     assert b"/EmbeddedFile" not in data
@@ -125,8 +125,7 @@ def test_footer_and_page_count(example_build: Path, brand: str) -> None:
     for number, page in enumerate(reader.pages, start=1):
         text = normalise(page.extract_text())
         assert f"Page {number} of {pages}" in text
-        assert "Reviewed November 1, 2026" in text
-        assert "Version 1" in text
+        assert "Reviewed December 3, 2026 · Version 2" in text
 
 
 @pytest.mark.parametrize("brand", BRANDS)

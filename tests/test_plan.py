@@ -138,13 +138,28 @@ def test_a_new_format_plugs_in_without_touching_the_build(make_project, tmp_path
     try:
         project = _project(make_project, {B: BRAND + "layouts: [leaflet, trifold]\n"})
         plan = api.plan(project, formats=["summary-test"])
-        assert _outputs(plan) == ["test/sample.en.summary-test.txt"]  # once, not per layout
+        assert _outputs(plan) == ["test/sample.en.txt"]  # once, not per layout
         request = api.BuildRequest(formats=["summary-test"], out=tmp_path / "out", workers=2)
         report = api.build(project, request)
         assert [r.status for r in report.results] == ["built"]
-        written = (tmp_path / "out/test/sample.en.summary-test.txt").read_text()
+        written = (tmp_path / "out/test/sample.en.txt").read_text()
         assert written == "Sample Handout for Test Clinic\n"
         again = api.build(project, request)
         assert [r.status for r in again.results] == ["skipped"]
     finally:
         formats._REGISTRY.pop("summary-test")
+
+
+def test_templates_a_format_never_reads_do_not_change_its_key(make_project) -> None:
+    root = make_project({"templates/README.txt": "the project's own templates"})
+    (before,) = make_plan(api.open_project(root))
+    email = root / "templates/email/subject.html"
+    email.parent.mkdir(parents=True)
+    email.write_text("{{ clinic }}")
+    (after,) = make_plan(api.open_project(root))
+    assert after.key == before.key
+    base = root / "templates/base/extra.css"
+    base.parent.mkdir(parents=True)
+    base.write_text("p {}")
+    (changed,) = make_plan(api.open_project(root))
+    assert changed.key != before.key

@@ -980,7 +980,9 @@ def test_example_qr_codes_are_full_qr_with_ec_m_and_printed_modules_of_04mm(
             printed_module_mm = side_px / symbol_modules / px_per_mm
             # Corner detection is good to about a pixel: allow 5 %.
             assert printed_module_mm >= MIN_MODULE_MM * 0.95, (name, code.text, printed_module_mm)
-            assert printed_module_mm == pytest.approx(qr.module_mm, rel=0.05), (name, code.text)
+            # Never smaller than make_qr's size for the layout; the booking code and codes
+            # printed side by side may be larger (tests/test_print_design.py).
+            assert printed_module_mm >= qr.module_mm * 0.95, (name, code.text)
 
 
 def test_make_qr_for_every_example_url_is_big_enough() -> None:

@@ -10,16 +10,19 @@ plain result objects; nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import build as builder
-from . import manifest, noop
+from . import history, manifest, noop, review
 from .checks import CheckReport, readability_summary, run_checks
+from .checks.printed import preflight_findings
 from .defaults import DEFAULT_PAGE_CAP, DEFAULT_TIMEOUT
 from .errors import HandoutsError, Problem
 from .lock import output_lock
@@ -27,7 +30,7 @@ from .plan import Blocked, Filters, Job, Plan, make_plan
 from .project import Broken, Project, load_project
 from .prune import Pruned, prune, stale_outputs
 from .results import Report, Result
-from .workers import Limits, worker_count
+from .workers import Limits, start_server, worker_count
 
 __all__ = [
     "DEFAULT_PAGE_CAP",
@@ -41,17 +44,23 @@ __all__ = [
     "Limits",
     "Plan",
     "Preview",
+    "PrintHistory",
     "Project",
     "Pruned",
     "Report",
     "Result",
+    "approve",
     "build",
     "check",
     "dry_run",
     "open_project",
     "output_dir",
     "plan",
+    "prepare",
+    "print_history",
     "prune_outputs",
+    "review_status",
+    "review_status_json",
 ]
 
 
@@ -68,9 +77,35 @@ def plan(
     return make_plan(project, filters or Filters(), list(formats))
 
 
-def check(project: Project, *, today: dt.date | None = None, strict: bool = False) -> CheckReport:
-    """Readability, contrast, glyphs, links, governance (see docs/checks.md)."""
-    return run_checks(project, today=today, strict=strict)
+def check(
+    project: Project,
+    *,
+    today: dt.date | None = None,
+    strict: bool = False,
+    out: Path | str | None = None,
+) -> CheckReport:
+    """Readability, contrast, glyphs, links, sign-off (see docs/checks.md). With ``out``, also
+    the warnings the last build into that folder's preflight found on the printed pages."""
+    report = run_checks(project, today=today, strict=strict)
+    if out is None:
+        return report
+    target = output_dir(project, out)
+    records = manifest.load(target, repair=False).records
+    shown = (
+        str(target.relative_to(project.root))
+        if target.is_relative_to(project.root)
+        else str(target)
+    )
+    extra = preflight_findings(records, shown)
+    return dataclasses.replace(report, findings=report.findings + tuple(extra))
+
+
+def prepare(request: BuildRequest) -> None:
+    """Optional: get ready to render before the project is loaded and checked (the worker
+    server starts importing WeasyPrint on another core). Front ends call it when they expect
+    to render something; a build that then renders nothing has lost nothing but that."""
+    if request.executor is None:
+        start_server(request.workers)
 
 
 def output_dir(project: Project, out: Path | str | None = None) -> Path:
@@ -250,3 +285,56 @@ def prune_outputs(project: Project, out: Path | str | None = None, *, wait: bool
         if done.removed:
             manifest.save(target, loaded.records)
     return done
+
+
+# ---------------------------------------------------------------- sign-off (docs/reviewing.md)
+
+
+def approve(
+    project: Project, handout_id: str, language: str | None = None, **options: Any
+) -> review.Approval:
+    """Record that a clinician approved a handout's current text, in its own file (only its
+    review block changes). Options: ``by`` (required), ``note``, ``on``, ``next_review``,
+    ``version``, ``today``; see ``review.approve``."""
+    return review.approve(project, handout_id, language, **options)
+
+
+def review_status(project: Project, today: dt.date | None = None) -> list[review.DocumentStatus]:
+    """Every handout in every language: approved, changed since (where), overdue, never
+    approved; and whether each translation matches its source."""
+    return review.statuses(project, today)
+
+
+def review_status_json(project: Project, today: dt.date | None = None) -> dict[str, Any]:
+    """``review_status`` as JSON-ready data (shape: docs/reviewing.md)."""
+    return review.status_json(project, today)
+
+
+@dataclass
+class PrintHistory:
+    """What ``print_history`` found: entries oldest first, and how many lines were unreadable."""
+
+    path: Path
+    entries: list[history.Entry]
+    damaged: int = 0
+
+
+def print_history(
+    out: Path | str,
+    *,
+    brands: Sequence[str] = (),
+    handouts: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    layouts: Sequence[str] = (),
+    on: dt.date | None = None,
+) -> PrintHistory:
+    """The print history of an output folder (output/history.jsonl), narrowed; with ``on``,
+    for each document the version that was there to print at the end of that day (UTC)."""
+    folder = Path(out)
+    reading = history.read(folder)
+    found = history.select(
+        reading.entries, brands=brands, handouts=handouts, languages=languages, layouts=layouts
+    )
+    if on is not None:
+        found = history.in_effect(found, on)
+    return PrintHistory(folder / history.NAME, found, reading.damaged)

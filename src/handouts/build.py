@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import manifest
+from . import history, manifest
 from .checks import CheckReport, readability_summary
 from .errors import HandoutsError, Problem
-from .files import inside, write_atomic
+from .files import output_path, write_atomic
 from .gallery import INDEX as GALLERY
 from .gallery import write_gallery
 from .lock import build_tempdir
@@ -165,7 +165,7 @@ def run(
             with _deferred_signals():
                 try:
                     for name, data in result.files.items():
-                        target = inside(out_dir, name)
+                        target = output_path(out_dir, name)
                         if target is None:  # never outside the output folder
                             raise OSError(errno.EPERM, "refused a path outside it", name)
                         write_atomic(target, data)
@@ -181,6 +181,10 @@ def run(
                             job, result, built_at, _reading(checks, job)
                         )
                         changed = True
+                        try:  # the audit trail: which version was printed, when, for whom
+                            history.append(out_dir, [history.entry(job, result, built_at)])
+                        except HandoutsError as exc:
+                            result.status, result.error = "failed", str(exc)
             result.files = result.thumbnail = None
         results.append(result)
         progress.result(result)

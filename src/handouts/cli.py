@@ -21,6 +21,7 @@ EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 _stopped_by = {"sigterm": False}
+FORMATS = ["pdf", "web", "html"]  # formats.selectable(), without importing it at start-up
 
 
 def _echo_problems(text: str, prefix: str = "error: ") -> None:
@@ -83,10 +84,11 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["pdf", "html"]),
+    type=click.Choice(FORMATS),
     default="pdf",
     show_default=True,
-    help="html writes the intermediate HTML and its assets, to debug templates in a browser.",
+    help="pdf: the handouts; web: an accessible web page per brand and language for the "
+    "clinic's site; html: the intermediate HTML and its assets, to debug templates.",
 )
 @click.option(
     "-j",
@@ -150,7 +152,7 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     Up-to-date files are skipped (see output/manifest.json); exit code 0 when every
     document was built or skipped, 1 when any failed or a file has errors.
     """
-    if not (o["force"] or o["dry_run"]) and _up_to_date(project_dir, out_dir, o):
+    if _up_to_date(project_dir, out_dir, o):
         return
     from . import api
     from .console import BuildProgress, echo_problems, note, readability_lines, summary
@@ -166,6 +168,8 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     )  # fmt: skip
     progress = BuildProgress(o["quiet"])
     digest = o.pop("_digest", None)
+    if not o["dry_run"]:
+        api.prepare(request)
     try:
         project = api.open_project(project_dir)
         echo_problems(project.problems)
@@ -186,6 +190,7 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
         for line in readability:
             click.echo(line)
     warnings = len(report.check_warnings)
+    _sign_off_warnings(report.check_warnings, o["quiet"])
     out = api.output_dir(project, out_dir)
     summary(report, out, o["quiet"], o["strict"], warnings)
     if report.interrupted:
@@ -208,11 +213,11 @@ def _up_to_date(project_dir: Path, out_dir: Path | None, o: dict[str, Any]) -> b
     out = (out_dir if out_dir is not None else root / "output").resolve()
     keys = ("brands", "handouts", "layouts", "languages", "fmt", "print_ready", "strict", "prune")
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in o.items() if k in keys}
-    if not root.is_dir() or o["fmt"] != "pdf":
+    if not root.is_dir() or o["fmt"] != "pdf" or o["dry_run"]:
         return False
     digest, state = shortcut(root, out, options, dt.date.today())
-    o["_digest"] = digest
-    if state is None:
+    o["_digest"] = digest  # a successful build leaves its state for the next one
+    if state is None or o["force"]:
         return False
     from .results import Report, Result
 
@@ -255,8 +260,15 @@ def _preview(preview: Any, prune: bool) -> int:
 @click.option(
     "--strict", is_flag=True, help="Count warnings as failures; an overdue review is an error."
 )
-def check(project_dir: Path, fmt: str, strict: bool) -> None:
-    """Check reading level, brand contrast, fonts, links and review dates before printing.
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The output folder whose preflight findings to list. Default: output/.",
+)
+def check(project_dir: Path, fmt: str, strict: bool, out_dir: Path | None) -> None:
+    """Check reading level, brand contrast, fonts, links and review dates before printing,
+    and list what the last build's preflight found on the printed pages.
 
     Exit code 0 when clean, 1 when there are errors (or warnings, with --strict).
     """
@@ -268,7 +280,8 @@ def check(project_dir: Path, fmt: str, strict: bool) -> None:
 
     try:
         project = api.open_project(project_dir)
-        report = api.check(project, strict=strict)
+        out = out_dir if out_dir is not None else project.root / "output"
+        report = api.check(project, strict=strict, out=out)
     except HandoutsError as exc:
         echo_problems(str(exc))
         sys.exit(EXIT_FAILED)
@@ -369,6 +382,359 @@ def _executor(kind: str, scheduler: str | None, explicit_timeout: bool) -> Any:
         raise click.UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
 
 
+# ---------------------------------------------------------------- send (email to patients)
+
+
+@cli.command()
+@click.argument("handout", required=False, metavar="HANDOUT")
+@_PROJECT_OPTION
+@click.option("--brand", "brand_id", metavar="ID", help="The clinic whose handout is sent.")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A patient's email address (repeatable).",
+)
+@click.option(
+    "--to-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CSV file with an email column and an optional language column; it is only read, "
+    "never copied.",
+)
+@click.option("--lang", "language", metavar="CODE", help="The language for patients without one.")
+@click.option(
+    "--layout", metavar="NAME", help="Which layout to attach. Default: the brand's first."
+)
+@click.option(
+    "--eml",
+    "eml_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each message as a .eml file in this folder instead of sending it.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show recipients (masked), subject, attachment and size; send nothing.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation; skip likely typos.")
+@click.option(
+    "--again", is_flag=True, help="Send even to addresses that got it in the last 24 hours."
+)
+@click.option(
+    "--was-sent",
+    "was_sent",
+    metavar="ADDRESS",
+    help="Say whether, and what, was sent to this address (from output/sent.jsonl); exit "
+    "code 0 when something was, 1 when nothing was.",
+)
+def send(
+    handout: str | None,
+    project_dir: Path,
+    brand_id: str | None,
+    to: tuple[str, ...],
+    to_file: Path | None,
+    language: str | None,
+    layout: str | None,
+    eml_dir: Path | None,
+    dry_run: bool,
+    yes: bool,
+    again: bool,
+    was_sent: str | None,
+) -> None:
+    """Email HANDOUT to patients, as a PDF attached to a short message that names no
+    condition (set-up: docs/sending-to-patients.md).
+
+    The PDF is built first if it is not up to date. Every message sent is recorded in
+    output/sent.jsonl without the address; the same handout is not sent to the same address
+    twice within 24 hours. Exit code 0 when everything was sent (or skipped), 1 when
+    anything was not.
+    """
+    from .errors import HandoutsError
+
+    if was_sent:
+        _was_sent(project_dir, was_sent)
+        return
+    if not handout or not brand_id:
+        raise click.UsageError("give the HANDOUT and --brand ID (or use --was-sent ADDRESS)")
+    if not to and not to_file:
+        raise click.UsageError("give --to ADDRESS or --to-file patients.csv")
+    from . import send as sending
+
+    try:
+        found = sending.load_recipients(to, to_file)
+        recipients, typos = _typos(found.recipients, yes or dry_run)
+        request = sending.SendRequest(handout, brand_id, layout, language, eml_dir, again)
+        plan = sending.prepare(project_dir, request, recipients)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    for note in [*found.notes, *plan.notes]:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    _send_overview(plan, typos, dry_run)
+    if dry_run:
+        sys.exit(0)
+    if not plan.to_send:
+        click.echo("Nothing to send.", err=bool(typos))
+        sys.exit(0 if not typos else EXIT_FAILED)
+    if not yes and not _confirm_send(plan):
+        click.echo("Nothing was sent.")
+        sys.exit(EXIT_FAILED)
+    try:
+        if eml_dir:
+            summary = sending.write_eml(plan, on_outcome=_send_line)
+        else:
+            summary = sending.deliver(plan, on_outcome=_send_line, on_retry=_send_retry)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    _send_summary(summary, typos, plan)
+    sys.exit(0 if summary.ok and not typos else EXIT_FAILED)
+
+
+def _typos(recipients: list[Any], no_questions: bool) -> tuple[list[Any], list[Any]]:
+    """Ask about each address whose domain looks misspelt; with --yes (or in a dry run),
+    leave them out."""
+    kept, left_out = [], []
+    for r in recipients:
+        if not r.suggestion:
+            kept.append(r)
+            continue
+        typed, meant = r.domain, r.suggestion.rpartition("@")[2]
+        if no_questions:
+            left_out.append(r)
+            continue
+        click.echo(f"{r.where}: {r.masked} ends in '{typed}': did you mean '{meant}'?")
+        choice = click.prompt(
+            f"  fix = send to ...@{meant}, keep = send to ...@{typed} as typed, skip = not now",
+            type=click.Choice(["fix", "keep", "skip"]),
+            default="skip",
+        )
+        if choice == "fix":
+            kept.append(r.corrected())
+        elif choice == "keep":
+            kept.append(type(r)(r.address, r.where, r.language))
+        else:
+            left_out.append(r)
+    return kept, left_out
+
+
+def _send_overview(plan: Any, typos: list[Any], dry_run: bool) -> None:
+    if dry_run:
+        click.echo("Dry run: nothing is sent.")
+    action = "write" if plan.eml_dir else "send"
+    for d in plan.deliveries:
+        if plan.again or d.already is None:
+            if dry_run:
+                message = plan.message(d)
+                size = len(message.as_bytes())
+                click.echo(
+                    f"{action:5} {d.recipient.masked}  ({d.recipient.where})  {d.language}  "
+                    f"subject: {message['Subject']}  attachment: {d.attachment} "
+                    f"({d.document.size / 1024:.0f} KB; message {size / 1024:.0f} KB)"
+                )
+        else:
+            click.echo(
+                f"skip  {d.recipient.masked}  ({d.recipient.where}): already sent "
+                f"{d.already.get('time', '')}; --again sends it anyway"
+            )
+    for r in typos:
+        meant = r.suggestion.rpartition("@")[2]
+        click.secho(
+            f"ask   {r.masked}  ({r.where}): '{r.domain}' looks like a typo of '{meant}'; "
+            "a real run asks what to do"
+            if dry_run
+            else f"skip  {r.masked}  ({r.where}): '{r.domain}' looks like a typo of '{meant}'; "
+            "run without --yes to decide",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _confirm_send(plan: Any) -> bool:
+    todo = plan.to_send
+    first = todo[0]
+    languages = sorted({d.language for d in todo})
+    if len(todo) == 1:
+        click.echo(f"To:         {first.recipient.address}")
+    else:
+        click.echo(f"To:         {len(todo)} recipients")
+    click.echo(f"Handout:    {plan.handout} ({plan.brand.brand.name}, {plan.layout})")
+    click.echo(f"Language:   {', '.join(languages)}")
+    for lang in languages:
+        d = next(x for x in todo if x.language == lang)
+        click.echo(f"Attachment: {d.attachment} ({d.document.size / 1024:.0f} KB)")
+    verb = "Write" if plan.eml_dir else "Send"
+    try:
+        return click.confirm(f"{verb} {len(todo)} message(s)?", default=False)
+    except click.Abort:
+        click.echo("")
+        click.secho(
+            "error: no answer to the question (add --yes to send without asking)",
+            fg="red",
+            err=True,
+        )
+        return False
+
+
+def _send_line(outcome: Any) -> None:
+    r = outcome.delivery.recipient
+    if outcome.status in ("sent", "written"):
+        click.echo(f"{outcome.status:7} {r.masked}  ({r.where})  {outcome.delivery.language}")
+    elif outcome.status == "skipped":
+        click.echo(f"skipped {r.masked}  ({r.where}): {outcome.detail}")
+    elif outcome.status == "failed":
+        click.secho(f"FAILED  {r.masked}  ({r.where}): {outcome.detail}", fg="red", err=True)
+
+
+def _send_retry(delivery: Any, failure: Any, wait: float) -> None:
+    r = delivery.recipient
+    click.secho(
+        f"retry   {r.masked}  ({r.where}): {failure.message}; trying again in {wait:g} s",
+        fg="yellow",
+        err=True,
+    )
+
+
+def _send_summary(summary: Any, typos: list[Any], plan: Any) -> None:
+    done = "written" if plan.eml_dir else "sent"
+    counts = [f"{summary.count(done)} {done}"]
+    for status in ("skipped", "failed", "not sent"):
+        if summary.count(status):
+            counts.append(f"{summary.count(status)} {status}")
+    if typos:
+        counts.append(f"{len(typos)} left out as likely typos")
+    bad = not summary.ok or bool(typos)
+    if summary.stopped:
+        click.secho(f"stopped: {summary.stopped}", fg="red", err=True)
+        not_sent = [o for o in summary.outcomes if o.status == "not sent"]
+        for o in not_sent:
+            r = o.delivery.recipient
+            click.secho(f"not sent {r.masked}  ({r.where})", fg="red", err=True)
+        click.secho(
+            "Fix the problem and run the same command again: what was sent is skipped.",
+            fg="red",
+            err=True,
+        )
+    click.echo(", ".join(counts) + ".", err=bad)
+
+
+def _was_sent(project_dir: Path, address: str) -> None:
+    from .errors import HandoutsError
+    from .send import mask, was_sent
+
+    try:
+        records = was_sent(project_dir, address)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    shown = mask(address.strip())
+    if records is None:
+        click.echo("Nothing was ever sent from this project (it has no .handouts-secret).")
+        sys.exit(EXIT_FAILED)
+    found = [r for r in records if r.get("event") in ("sent", "eml")]
+    if not found:
+        click.echo(f"No message to {shown} is recorded in output/sent.jsonl.")
+        sys.exit(EXIT_FAILED)
+    for r in found:
+        what = "sent   " if r.get("event") == "sent" else "written"
+        click.echo(
+            f"{what} {r.get('time', '?')}  {r.get('document', '?')}  "
+            f"Message-ID {r.get('message_id', '?')}"
+        )
+
+
+# ---------------------------------------------------------------- import
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--id",
+    "handout_id",
+    metavar="ID",
+    help="The new handout's id (and file name). Default: made from its title.",
+)
+@click.option(
+    "--lang",
+    "language",
+    default="en",
+    show_default=True,
+    metavar="CODE",
+    help="The language the FAQ is written in.",
+)
+@click.option(
+    "--references",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A references file (like the seed's references.yaml) that gives the cited articles "
+    "their DOIs and links, by title.",
+)
+@click.option("--force", is_flag=True, help="Replace the handout if it already exists.")
+@_PROJECT_OPTION
+def import_faq(
+    file: Path,
+    handout_id: str | None,
+    language: str,
+    references: Path | None,
+    force: bool,
+    project_dir: Path,
+) -> None:
+    """Import an existing FAQ (.txt, .md, .html or .docx) as content/handouts/ID.yaml.
+
+    Every guess the importer made is marked "# CHECK:" in the new file and listed here; a
+    reviewer must check and approve the text before it is printed. The new handout is then
+    checked as `handouts check` would. Nothing is ever invented: an article the FAQ does not
+    link stays without a link.
+    """
+    from .errors import HandoutsError
+    from .importers import import_file, write_result
+    from .importers.writer import FORMAT_NAMES
+
+    try:
+        result = import_file(file, handout_id=handout_id, language=language, references=references)
+        path = write_result(result, project_dir, force=force)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    click.echo(f"imported {file} ({FORMAT_NAMES[result.format]}): {result.summary()}")
+    click.echo(f"wrote {path}")
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if result.guesses:
+        count = len(result.guesses)
+        click.echo(
+            f"\n{count} guess{'es' * (count != 1)} to check, each marked # CHECK: in the file:"
+        )
+        for guess in result.guesses:
+            click.echo(f"  {path}:{guess.line} {guess.key}: {guess.message}")
+    click.echo("\nhandouts check:")
+    click.echo(_check_imported(project_dir, result.handout_id, result.language), nl=False)
+
+
+def _check_imported(project_dir: Path, handout_id: str, language: str) -> str:
+    """What `handouts check` says about one handout, as text: the errors in its file, or the
+    checks' findings."""
+    from . import api
+    from .checks import CheckReport, format_text
+
+    try:
+        project = api.open_project(project_dir)
+    except HandoutsError as exc:
+        return "".join(f"  error: {line}\n" for line in str(exc).splitlines())
+    broken = [b.display for b in project.broken if (b.name, b.language) == (handout_id, language)]
+    if broken:
+        mine_only = [p for p in project.problems if str(p.path) in broken]
+        return "".join(f"  error: {p}\n" for p in mine_only)
+    report = api.check(project)
+    mine = CheckReport(
+        tuple(f for f in report.findings if (f.handout, f.language) == (handout_id, language)),
+        tuple(r for r in report.readability if (r.handout, r.language) == (handout_id, language)),
+        report.today,
+        report.strict,
+    )
+    return format_text(mine)
+
+
 def _stop_code() -> int:
     return EXIT_TERMINATED if _stopped_by["sigterm"] else EXIT_INTERRUPTED
 
@@ -407,6 +773,249 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.exit(EXIT_INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# ---------------------------------------------------------------- handouts review
+
+
+@cli.group()
+def review() -> None:
+    """Sign off handouts, see what changed since, and what was printed when."""
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _sign_off_warnings(warnings: list[Any], quiet: bool) -> None:
+    """After a build: each sign-off warning (a changed text must be seen), and one line per
+    file with placeholders."""
+    from .checks.placeholders import summary
+    from .console import note
+
+    if quiet:
+        return
+    for f in warnings:
+        if f.code.startswith("governance."):
+            note(f"warning: {f.problem}")
+    for line in summary(warnings):
+        note(f"warning: {line}")
+
+
+@review.command("approve")
+@click.argument("handout_id", metavar="HANDOUT")
+@click.option(
+    "--lang",
+    "language",
+    metavar="CODE",
+    help="The language version to approve. Default: the original (the one that is not a "
+    "translation). Approving a translation also records the source text it matches.",
+)
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    metavar="NAME",
+    help='Who approved the text, e.g. "Dr A. Rivera, medical director".',
+)
+@click.option("--note", metavar="TEXT", help="What was checked or changed (kept in the history).")
+@click.option(
+    "--on",
+    "on",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="The date of the sign-off, for one made earlier on paper. Default: today.",
+)
+@click.option(
+    "--next-review",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="When the text is due for review again. Default: a year after the sign-off.",
+)
+@click.option(
+    "--version",
+    "version",
+    metavar="VERSION",
+    help="The version to record, e.g. to adopt a review typed in by hand. Default: the next "
+    "one, or the same one when the text has not changed since the last sign-off.",
+)
+@_PROJECT_OPTION
+def review_approve(
+    handout_id: str,
+    language: str | None,
+    by: str,
+    note: str | None,
+    on: Any,
+    next_review: Any,
+    version: str | None,
+    project_dir: Path,
+) -> None:
+    """Record that a clinician approved a handout's current text.
+
+    Writes the date, the reviewer, the version and the text's fingerprint into the handout's
+    review: block (and one more entry into review.history), changing no other line of the
+    file; the previous file is kept as NAME.yaml.bak.
+    """
+    from . import api
+    from .console import clean, echo_problems
+
+    try:
+        project = api.open_project(project_dir)
+        echo_problems(project.problems)
+        done = api.approve(
+            project,
+            handout_id,
+            language,
+            by=by,
+            note=note,
+            on=on.date() if on else None,
+            next_review=next_review.date() if next_review else None,
+            version=(int(version) if version.strip().isdigit() else version.strip())
+            if version
+            else None,
+        )
+    except HandoutsError as exc:
+        echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    click.echo(clean(done.describe()))
+    click.echo(f"fingerprint {done.fingerprint}")
+    if done.source:
+        from .i18n import language_name
+
+        lang, source_version = done.source
+        of = f" (version {source_version})" if source_version is not None else ""
+        click.echo(f"recorded the {language_name(lang, 'en')} text{of} as the translation's source")
+    for line in done.notes:
+        click.secho(f"note: {clean(line)}", fg="yellow", err=True)
+    if done.saved.backup:
+        click.echo(f"the previous version is kept as {clean(done.saved.backup.name)}")
+
+
+@review.command("status")
+@_PROJECT_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A list to read, or JSON for other programs (shape: docs/reviewing.md).",
+)
+def review_status(project_dir: Path, fmt: str) -> None:
+    """List every handout in every language: approved, changed since approval (and where),
+    overdue, or never approved; and whether each translation matches its source."""
+    import json
+
+    from . import api
+    from .console import clean, echo_problems
+
+    try:
+        project = api.open_project(project_dir)
+    except HandoutsError as exc:
+        echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    echo_problems(project.problems)
+    if fmt == "json":
+        click.echo(json.dumps(api.review_status_json(project), indent=2, ensure_ascii=False))
+        sys.exit(EXIT_FAILED if project.problems else 0)
+    found = api.review_status(project)
+    for s in found:
+        label = {"approved": "approved", "changed": "CHANGED", "never-approved": "never approved"}
+        state = label[s.state] + (", overdue" if s.overdue else "")
+        click.echo(clean(f"{s.handout} ({s.language})  {state}  {s.path}"))
+        click.echo(clean(f"  {s.describe()}"))
+    for broken in project.broken_of("handout").values():
+        for b in broken:
+            click.echo(clean(f"{b.name} ({b.language or '?'})  has errors  {b.display}"))
+    counts = {k: sum(s.state == k for s in found) for k in ("approved", "changed")}
+    never = sum(s.state == "never-approved" for s in found)
+    overdue = sum(s.overdue for s in found)
+    stale = sum(bool(s.translation and s.translation.state == "out-of-date") for s in found)
+    click.echo(
+        f"\n{len(found)} handout version(s): {counts['approved']} approved, "
+        f"{counts['changed']} changed since approval, {never} never approved, "
+        f"{overdue} overdue, {stale} translation(s) out of date"
+        + ("; approval is required to print" if project.settings.require_approval else "")
+    )
+    sys.exit(EXIT_FAILED if project.problems else 0)
+
+
+@review.command("history")
+@_PROJECT_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The output folder whose history to read. Default: output/ in the project folder.",
+)
+@click.option("--brand", "brands", multiple=True, metavar="ID", help="Only this brand.")
+@click.option("--handout", "handouts", multiple=True, metavar="ID", help="Only this handout.")
+@click.option("--lang", "languages", multiple=True, metavar="CODE", help="Only this language.")
+@click.option("--layout", "layouts", multiple=True, metavar="NAME", help="Only this layout.")
+@click.option(
+    "--on",
+    "on",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="For each document, the version that was there to print on this day (the last one "
+    "built by its end, in UTC).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Lines to read, or JSON lines for other programs.",
+)
+def review_history(
+    project_dir: Path,
+    out_dir: Path | None,
+    brands: tuple[str, ...],
+    handouts: tuple[str, ...],
+    languages: tuple[str, ...],
+    layouts: tuple[str, ...],
+    on: Any,
+    fmt: str,
+) -> None:
+    """Which version of each handout was built, for which clinic and when, from
+    output/history.jsonl (appended by every build, never rewritten)."""
+    from . import api
+    from .console import clean, echo_problems
+
+    out = out_dir if out_dir is not None else project_dir / "output"
+    try:
+        found = api.print_history(
+            out,
+            brands=brands,
+            handouts=handouts,
+            languages=languages,
+            layouts=layouts,
+            on=on.date() if on else None,
+        )
+    except HandoutsError as exc:
+        echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
+    if found.damaged:
+        click.secho(
+            f"warning: {found.damaged} damaged line(s) in {clean(str(found.path))} were skipped",
+            fg="yellow",
+            err=True,
+        )
+    for e in found.entries:
+        if fmt == "json":
+            click.echo(e.as_json(ascii_only=True))
+            continue
+        version = f"version {e.version}" if e.version is not None else "never reviewed"
+        state = ("approved" if e.approved else "NOT approved") + (", DRAFT" if e.draft else "")
+        click.echo(
+            clean(
+                f"{e.time}  {e.output}  {version}, {state}  "
+                f"fingerprint {e.fingerprint[:12]}  sha256 {e.sha256[:12]}"
+            )
+        )
+    if not found.entries and fmt == "text":
+        where = f" on {on.date()}" if on else ""
+        click.echo(clean(f"no documents in the print history{where} ({found.path})"))
 
 
 # ---------------------------------------------------------------- the web app

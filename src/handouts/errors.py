@@ -1,10 +1,39 @@
-"""Errors that users can cause, each pointing at a place in a file and saying how to fix it."""
+"""Errors that users can cause, each pointing at a place in a file and saying how to fix it.
+
+A Problem may quote file names and values from the user's files; control characters in them
+are made visible (``\\x1b``) here, so no message can drive the terminal it is printed on.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+# C0 and C1 controls (line breaks too: a message is one line), lone surrogates (unprintable),
+# Unicode line separators, and the bidirectional embeddings, overrides and isolates.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+MAX_SHOWN = 2000  # characters of one field of a message; a value may be a megabyte long
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MAX_SHOWN:
+        return text
+    half = MAX_SHOWN // 2 - 10
+    return f"{text[:half]} … ({len(text) - 2 * half:,} characters) … {text[-half:]}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written out as an escape, e.g. ESC → ``\\x1b``."""
+    return _INVISIBLE.sub(_escape, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +46,17 @@ class Problem:
     col: int | None = None  # 1-based
     key: str = ""  # key path inside the file, e.g. ``questions[2].answer``
     hint: str = ""
+
+    def __post_init__(self) -> None:
+        # Everything a Problem shows may come from a file or a file name: make it printable.
+        # A quoted value may be huge: each field is cut to its two ends.
+        for name in ("message", "key", "hint"):
+            value = getattr(self, name)
+            if isinstance(value, str) and (len(value) > MAX_SHOWN or _INVISIBLE.search(value)):
+                object.__setattr__(self, name, visible(_shorten(value)))
+        shown = str(self.path)
+        if len(shown) > MAX_SHOWN or _INVISIBLE.search(shown):
+            object.__setattr__(self, "path", visible(_shorten(shown)))
 
     def location(self) -> str:
         where = str(self.path)

@@ -7,11 +7,16 @@ Everything else (other files, http, https, ftp, ...) stops the document with a
 from __future__ import annotations
 
 import mimetypes
-import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from .assets import raster_problem
+from .files import FileRefused, inside, read_file
+
+# Fonts are the largest files a handout uses; nothing it needs comes near this.
+MAX_FETCH_BYTES = 32 * 1024 * 1024
 
 
 class BlockedResource(FatalURLFetchingError):
@@ -43,7 +48,7 @@ class ConfinedFetcher(URLFetcher):
             allow_redirects=False,
             fail_on_errors=True,
         )
-        self.roots = tuple(Path(os.path.realpath(r)) for r in roots)
+        self.roots = tuple(roots)
         self.fetched: list[str] = []
         # WeasyPrint swallows some failures (an SVG's own <image>): remember every refusal so
         # the renderer can fail the document anyway.
@@ -55,11 +60,10 @@ class ConfinedFetcher(URLFetcher):
         if parts.netloc not in ("", "localhost"):
             raise BlockedResource(url, "files on other machines are not allowed")
         # Decode first, then resolve: `..%2f` and symlinks must not escape.
-        real = Path(os.path.realpath(unquote(parts.path)))
-        for root in self.roots:
-            if real == root or real.is_relative_to(root):
-                return real
-        raise BlockedResource(url, "it is outside the brand, template and font folders")
+        real = inside(unquote(parts.path), self.roots)
+        if real is None:
+            raise BlockedResource(url, "it is outside the brand, template and font folders")
+        return real
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         try:
@@ -72,17 +76,35 @@ class ConfinedFetcher(URLFetcher):
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
             try:
-                return super().fetch(url, headers)
+                response = super().fetch(url, headers)
+                kind = response.headers.get_content_type()
+                if kind == "image/svg+xml":  # QR codes; SVG is never decoded by Pillow
+                    return response
+                data = response.read()
             except Exception as exc:
                 raise BlockedResource(url, f"the data: URL cannot be read ({exc})") from None
+            self._check_raster(url, data, kind)
+            return URLFetcherResponse(response.url, data, response.headers)
         if scheme != "file":
             raise BlockedResource(url, "handouts never load anything from the network")
         try:
             path = self.allowed_path(url)
         except ValueError:  # e.g. a NUL byte in the path
             raise BlockedResource(url, "the file name is not valid") from None
-        if not path.is_file():
-            raise BlockedResource(url, "the file does not exist")
-        self.fetched.append(str(path))
+        try:
+            data = read_file(path, limit=MAX_FETCH_BYTES, display=path.name, roots=self.roots)
+        except FileRefused as exc:
+            reason = "the file does not exist" if exc.reason == "does not exist" else exc.reason
+            raise BlockedResource(url, reason) from None
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": kind})
+        if kind != "image/svg+xml":
+            self._check_raster(url, data, kind)
+        self.fetched.append(str(path))
+        return URLFetcherResponse(path.as_uri(), data, {"Content-Type": kind})
+
+    def _check_raster(self, url: str, data: bytes, kind: str) -> None:
+        """The same decoded-size and damage checks as a brand logo, for whatever Pillow would
+        decode: WeasyPrint hands every non-SVG image to Pillow, whatever its name or type."""
+        found = raster_problem(data)
+        if found and (found.too_large or kind.startswith("image/")):
+            raise BlockedResource(url, f"the image {found.message}")

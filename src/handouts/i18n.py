@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import io
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -21,9 +22,11 @@ from babel.messages.pofile import read_po
 from markupsafe import Markup
 
 from .errors import HandoutsError, Problem
+from .files import read_file
 
 DOMAIN = "handouts"
 SOURCE_LANGUAGE = "en"  # the language of the msgids in the templates
+MAX_CATALOG_BYTES = 4 * 1024 * 1024
 
 
 def catalog_path(template_dirs: tuple[Path, ...], lang: str) -> Path | None:
@@ -31,7 +34,7 @@ def catalog_path(template_dirs: tuple[Path, ...], lang: str) -> Path | None:
     for code in dict.fromkeys((lang.replace("-", "_"), lang.split("-")[0])):
         for folder in template_dirs:
             path = folder / "locale" / code / "LC_MESSAGES" / f"{DOMAIN}.po"
-            if path.is_file():
+            if os.path.lexists(path):  # a FIFO or a dangling link is reported, not skipped
                 return path
     return None
 
@@ -51,12 +54,79 @@ def translations(template_dirs: tuple[Path, ...], lang: str) -> gettext.NullTran
                 "from the brand's languages",
             )
         )
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=lang.replace("-", "_"), domain=DOMAIN)
+    folder = next(d for d in template_dirs if path.is_relative_to(d))
+    shown = f"templates/{path.relative_to(folder).as_posix()}"
+    data = read_file(path, limit=MAX_CATALOG_BYTES, display=shown, roots=(folder,))
+    catalog = read_po(io.BytesIO(data), locale=lang.replace("-", "_"), domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+# Country codes, retired codes and three-letter codes that people write for a language.
+_MISTAKES = {
+    "sp": "es",
+    "jp": "ja",
+    "kr": "ko",
+    "cn": "zh",
+    "ch": "zh",
+    "tw": "zh",
+    "gr": "el",
+    "dk": "da",
+    "cz": "cs",
+    "ua": "uk",
+    "vn": "vi",
+    "iw": "he",
+    "in": "id",
+    "ji": "yi",
+    "tl": "fil",
+    "br": "pt",
+    "spa": "es",
+    "eng": "en",
+    "fre": "fr",
+    "fra": "fr",
+    "ger": "de",
+    "deu": "de",
+    "chi": "zh",
+    "zho": "zh",
+    "vie": "vi",
+    "kor": "ko",
+    "ara": "ar",
+    "rus": "ru",
+    "por": "pt",
+    "jpn": "ja",
+    "tgl": "fil",
+    "hat": "ht",
+    "som": "so",
+    "pol": "pl",
+    "ita": "it",
+}
+_EXAMPLES = "en, es, zh, vi, ko, ar or ht"
+
+
+@cache
+def _known_languages() -> frozenset[str]:
+    from babel import localedata
+
+    return frozenset(code for code in localedata.locale_identifiers() if "_" not in code)
+
+
+def language_problem(code: str) -> str | None:
+    """Why ``code`` (already shaped like ``en`` or ``es-MX``) names no language that dates and
+    language names can be written in, or None. Worded to follow a field name."""
+    base = code.split("-")[0].lower()
+    known = _known_languages()
+    if base in known:
+        return None
+    guess = _MISTAKES.get(base)
+    if guess:
+        name = Locale.parse(guess).get_display_name("en")
+        return f"must be a language code: '{base}' is not one; did you mean '{guess}' ({name})?"
+    return (
+        f"must be a language code such as {_EXAMPLES}: '{base}' is not one that dates and "
+        "language names can be printed in"
+    )
 
 
 def _locale(lang: str) -> Locale:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .files import inside, read_limited, write_atomic
+from .files import output_path, read_limited, write_atomic
 
 if TYPE_CHECKING:
     from .plan import Job
@@ -58,7 +58,7 @@ def valid_output(out_dir: Path, name: Any) -> Path | None:
     ``brand/file`` path inside the output folder; None for anything else."""
     if not isinstance(name, str) or not _OUTPUT.fullmatch(name) or ".." in name:
         return None
-    return inside(out_dir, name)
+    return output_path(out_dir, name)
 
 
 def _valid_record(out_dir: Path, name: str, record: Any) -> bool:
@@ -175,6 +175,8 @@ def why_rebuild(job: Job, record: dict[str, Any] | None, out_dir: Path) -> str |
 
 def record(job: Job, result: Any, built_at: str, readability: dict[str, Any]) -> dict[str, Any]:
     """The manifest record of a built document (``result`` is a results.Result)."""
+    from .review import manifest_fields
+
     review = job.handout.handout.review
     h = job.handout
     document = str(job.output)
@@ -208,4 +210,6 @@ def record(job: Job, result: Any, built_at: str, readability: dict[str, Any]) ->
         "warnings": list(result.warnings),
         **result.details,
         "built_at": built_at,
+        # sign-off (docs/reviewing.md): draft, approved, fingerprint, translation_out_of_date
+        **manifest_fields(job),
     }

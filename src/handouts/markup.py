@@ -2,7 +2,8 @@
 
 Only paragraphs, emphasis, lists, line breaks and links are allowed. Raw HTML is never
 parsed (it prints as text), images are refused, and link targets must be http(s), mailto: or
-tel:. The renderer never sees content as template code.
+tel:. The renderer never sees content as template code, and template syntax in content
+(`{{ 7*7 }}`) prints exactly as written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 WEB_SCHEMES = ("https", "http")
@@ -64,10 +66,43 @@ def url_problem(url: str, *, contact: bool = False) -> str | None:
     return None
 
 
+# Template syntax in content prints exactly as written: `{{ 7*7 }}` stays `{{ 7*7 }}`, though
+# Markdown would read the `*` between two such spans as emphasis. A span ends on its line,
+# within a bounded distance (so a line of unclosed `{{` costs linear time).
+_TEMPLATE_CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
+_TEMPLATE_MAX = 200
+
+
+def template_end(text: str, start: int, stop: int | None = None) -> int | None:
+    """Where the template span opening at ``start`` ends (after its closing mark), or None
+    when no span opens there."""
+    close = _TEMPLATE_CLOSE.get(text[start : start + 2])
+    if close is None:
+        return None
+    limit = min(len(text) if stop is None else stop, start + _TEMPLATE_MAX)
+    end = text.find(close, start + 2, limit)
+    if end < 0 or "\n" in text[start:end]:
+        return None
+    return end + len(close)
+
+
+def _template_text(state: StateInline, silent: bool) -> bool:
+    """Inline rule: ``{{ ... }}``, ``{% ... %}`` and ``{# ... #}`` are plain text."""
+    start = state.pos
+    end = template_end(state.src, start, state.posMax)
+    if end is None:
+        return False
+    if not silent:
+        state.push("text", "", 0).content = state.src[start:end]
+    state.pos = end
+    return True
+
+
 @cache
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable(_DISABLED_RULES, ignoreInvalid=True)
+    md.inline.ruler.before("escape", "template_text", _template_text)  # `{` ends a text run
     # Keep every target as written: our own policy below decides, with a clear error, rather
     # than markdown-it silently dropping links it dislikes.
     md.validateLink = lambda url: True

@@ -10,15 +10,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from . import __version__, formats
+from . import __version__, formats, review
 from .assets import font_families
 from .errors import HandoutsError, Problem
+from .files import read_file
 from .models import LayoutSpec, did_you_mean
 from .project import SETTINGS, Broken, LoadedBrand, LoadedHandout, Project
 
 # Bump when the meaning of a key changes (e.g. a new input is hashed).
-KEY_SCHEMA = 2
+KEY_SCHEMA = 3
+_MAX_INPUT = 64 * 1024 * 1024  # more than any font, logo or template may be
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Job:
     max_pages: int | None = None
     inputs: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     sources: tuple[str, ...] = field(default=(), compare=False, hash=False)
+    # The handout's sign-off (review.DocumentStatus): DRAFT or not, an out-of-date translation.
+    signoff: Any = field(default=None, compare=False, hash=False)
 
     @property
     def format(self) -> formats.Format:
@@ -46,15 +51,13 @@ class Job:
     def label(self) -> str:
         """``brand/handout.lang.layout``: what the summary calls the document."""
         h = self.handout
-        return f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{self.format.label_suffix}"
+        return names(self.brand.id, h.id, h.language, self.layout, self.format)[0]
 
     @property
     def output(self) -> PurePosixPath:
         """The document's path inside the output folder (unique within a plan)."""
         h = self.handout
-        return PurePosixPath(
-            f"{self.brand.id}/{h.id}.{h.language}.{self.layout}{self.format.suffix}"
-        )
+        return PurePosixPath(names(self.brand.id, h.id, h.language, self.layout, self.format)[1])
 
     @property
     def key(self) -> str:
@@ -62,6 +65,15 @@ class Job:
         for name, value in sorted(self.inputs.items()):
             digest.update(f"{name}={value}\n".encode())
         return digest.hexdigest()
+
+
+def names(brand: str, handout: str, lang: str, layout: str, fmt: formats.Format) -> tuple[str, str]:
+    """A document's label and its path in the output folder: ``brand/handout.lang.layout``
+    plus the format's suffix (a format made once per language has no layout in its name)."""
+    stem = f"{brand}/{handout}.{lang}" + (f".{layout}" if fmt.per_layout else "")
+    return stem + (
+        fmt.label_suffix or ("" if fmt.per_layout else f".{fmt.name}")
+    ), stem + fmt.suffix
 
 
 @dataclass(frozen=True)
@@ -102,13 +114,17 @@ class _Hasher:
 
     def __init__(self) -> None:
         self._files: dict[Path, str] = {}
-        self._trees: dict[tuple[Path, ...], str] = {}
+        self._trees: dict[tuple[tuple[Path, ...], frozenset[str]], str] = {}
 
-    def file(self, path: Path) -> str:
+    def file(self, path: Path, root: Path | None = None) -> str:
+        """The SHA-256 of a file, read like every project file is (bounded, a regular file,
+        inside ``root`` or its own folder); one that cannot be read hashes as such, so its
+        document is never taken for up to date (the renderer then says what is wrong)."""
         if path not in self._files:
             try:
-                self._files[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:  # gone or unreadable since loading: never up to date
+                data = read_file(path, limit=_MAX_INPUT, roots=(root or path.parent,))
+                self._files[path] = hashlib.sha256(data).hexdigest()
+            except HandoutsError:
                 self._files[path] = "unreadable"
         return self._files[path]
 
@@ -116,20 +132,25 @@ class _Hasher:
         digest = hashlib.sha256()
         for path in sorted(paths):
             name = path.relative_to(root).as_posix() if root else path.name
-            digest.update(f"{name}\0{self.file(path)}\n".encode())
+            digest.update(f"{name}\0{self.file(path, root)}\n".encode())
         return digest.hexdigest()
 
-    def tree(self, folders: tuple[Path, ...]) -> str:
-        """Every file of every folder, by relative path: an override changes the hash."""
-        if folders not in self._trees:
+    def tree(self, folders: tuple[Path, ...], skip: frozenset[str] = frozenset()) -> str:
+        """Every file of every folder, by relative path (an override changes the hash), but
+        for the top-level folders named in ``skip``."""
+        if (folders, skip) not in self._trees:
             digest = hashlib.sha256()
             for folder in folders:
                 files = [
-                    p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                    p
+                    for p in folder.rglob("*")
+                    if (p.is_file() or p.is_symlink())
+                    and "__pycache__" not in p.parts
+                    and p.relative_to(folder).parts[0] not in skip
                 ]
                 digest.update(f"{folder.name}:{self.files(files, folder)}\n".encode())
-            self._trees[folders] = digest.hexdigest()
-        return self._trees[folders]
+            self._trees[(folders, skip)] = digest.hexdigest()
+        return self._trees[(folders, skip)]
 
 
 @cache
@@ -147,7 +168,9 @@ def _inputs(
     brand: LoadedBrand,
     handout: LoadedHandout,
     layout: str,
+    fmt: formats.Format,
     options: str,
+    signoff: review.DocumentStatus,
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     faces = font_families(project.font_dirs).get(brand.brand.font, ())
     brand_files = [brand.path, *([brand.logo] if brand.logo else [])]
@@ -155,9 +178,10 @@ def _inputs(
     inputs = {
         "content": hasher.file(handout.path),
         "brand": hasher.files(brand_files),
-        "templates": hasher.tree(project.template_dirs),
+        "templates": hasher.tree(project.template_dirs, fmt.unused_templates),
         "fonts": hasher.files(f.path for f in faces),
         "settings": hasher.file(settings) if settings.is_file() else "none",
+        "review": review.input_key(signoff),
         "tool": _versions(),
         "options": f"layout={layout}; {options}",
     }
@@ -222,6 +246,7 @@ def make_plan(
     blocked: list[Blocked] = []
     hasher = _Hasher()
     planner = _Planner(project, filters)
+    signoffs: dict[tuple[str, str], review.DocumentStatus] = {}
     for brand in project.brands:
         if not planner.wants("brands", brand.id):
             continue
@@ -238,7 +263,12 @@ def make_plan(
                     spec = project.specs.get(layout, LayoutSpec())
                     max_pages = _max_pages(spec, handout.handout.max_pages, brand.brand.max_pages)
                     options = f"format={f.name}; max_pages={max_pages}"
-                    inputs, sources = _inputs(hasher, project, brand, handout, layout, options)
+                    key = (handout.id, handout.language)
+                    if key not in signoffs:
+                        signoffs[key] = review.status(project, handout)
+                    inputs, sources = _inputs(
+                        hasher, project, brand, handout, layout, f, options, signoffs[key]
+                    )
                     jobs.append(
                         Job(
                             brand,
@@ -251,6 +281,7 @@ def make_plan(
                             max_pages,
                             inputs,
                             sources,
+                            signoffs[key],
                         )
                     )
     blocked += planner.broken_brands()
@@ -286,8 +317,7 @@ class _Planner:
                 for layout in layouts:
                     if f.per_layout and not self.wants("layouts", layout):
                         continue
-                    label = f"{brand.id}/{hid}.{lang}.{layout}{f.label_suffix}"
-                    output = f"{brand.id}/{hid}.{lang}.{layout}{f.suffix}"
+                    label, output = names(brand.id, hid, lang, layout, f)
                     broken = self._broken(brand, i, hid, lang, layout, versions)
                     if broken is not None:
                         yield Blocked(label, output, str(broken))

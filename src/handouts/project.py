@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import markup
-from .assets import builtin_dir, font_families, image_problem
+from .assets import builtin_dir, family_problem, font_families, image_problem
 from .errors import HandoutsError, Problem
 from .models import Brand, Handout, LayoutSpec, Settings, did_you_mean, parse
 from .yamlio import Document, KeyPath, Mark, format_key, load_yaml, located_problem
@@ -274,7 +274,7 @@ def load_project(root: Path | str, *, keep_going: bool = False) -> Project:
     out = _Collected()
     specs = _load_specs(template_dirs, layouts, root, out)
     settings = Settings()
-    if (root / SETTINGS).is_file() or (root / SETTINGS).is_symlink():
+    if os.path.lexists(root / SETTINGS):
         try:
             settings = parse(Settings, load_yaml(root / SETTINGS, SETTINGS))
         except HandoutsError as exc:
@@ -483,7 +483,7 @@ def _load_brands(
     for sub in sorted(p for p in folder.glob("*") if p.is_dir()):
         path = sub / "brand.yaml"
         display = _display(path, root)
-        if not path.is_file() and not path.is_symlink():
+        if not os.path.lexists(path):
             if any(sub.iterdir()):
                 out.problems.append(
                     Problem(
@@ -540,7 +540,8 @@ def _load_brand(
         if problem:
             problems.append(doc.problem(("logo",), problem[0], problem[1]))
     font = data.get("font", DEFAULT_FONT)
-    if isinstance(font, str) and font not in families:
+    # A name the model refuses (family_problem) is reported by the model, once.
+    if isinstance(font, str) and font not in families and not family_problem(font):
         hint = did_you_mean(font, families) or "available: " + ", ".join(families)
         problems.append(doc.problem(("font",), f"font '{font}' is not in fonts/", hint))
     for i, layout in _strings(data.get("layouts")):
@@ -575,7 +576,7 @@ def _resolve_logo(
             f"the logo '{name}' is outside the brand's folder",
             "put the logo file next to brand.yaml and give just its name",
         )
-    if not candidate.exists():
+    if not os.path.exists(candidate):  # a FIFO exists: image_problem says what it is
         return None, (
             f"the logo file '{name}' does not exist",
             f"put it in {shown.as_posix()}/ or fix the name",

@@ -35,6 +35,9 @@ def prune(out_dir: Path, records: dict[str, dict[str, Any]], names: Iterable[str
         if record is None or path is None:
             continue
         files = {name: record.get("sha256"), **record.get("files", {})}
+        # A file another document also wrote (a brand's logo beside its web pages) stays.
+        shared = {n for other, r in records.items() if other != name for n in r.get("files", {})}
+        files = {n: d for n, d in files.items() if n not in shared}
         present = {n: d for n, d in files.items() if os.path.lexists(out_dir / n)}
         if any(manifest.file_sha256(out_dir / n) != d for n, d in present.items()):
             done.kept.append(name)

@@ -1,4 +1,4 @@
-"""URL → vector QR code (SVG) sized so that every module prints at least 0.4 mm wide.
+"""URL → vector QR code (SVG) sized so that every module prints at least 0.5 mm wide.
 
 Always a full QR code (the qrcode library never makes Micro QR), error correction M, and a
 quiet zone of 4 modules included in the printed square.
@@ -16,7 +16,7 @@ import qrcode.exceptions
 from qrcode.image.svg import SvgPathFillImage
 
 QUIET_ZONE = 4
-MIN_MODULE_MM = 0.4
+MIN_MODULE_MM = 0.5  # the preflight's floor too: smaller modules fail first on a photocopy
 
 
 class QRTooDense(ValueError):
@@ -35,13 +35,19 @@ class QRCode:
     def module_mm(self) -> float:
         return self.size_mm / self.modules
 
+    @property
+    def symbol_mm(self) -> float:
+        """The printed symbol, without its quiet zone: what a reader sees as the code."""
+        return self.size_mm * (self.modules - 2 * QUIET_ZONE) / self.modules
+
 
 @lru_cache(maxsize=512)
 def make_qr(
     url: str, *, min_mm: float = 22.0, module_mm: float = 0.5, max_mm: float = 34.0
 ) -> QRCode:
     """A QR code for ``url``: at least ``min_mm`` wide, ``module_mm`` per module if that is
-    wider, and never wider than ``max_mm`` (raise QRTooDense when 0.4 mm modules would not fit).
+    wider, and never wider than ``max_mm`` (raise QRTooDense when modules of MIN_MODULE_MM
+    would not fit).
     """
     code = qrcode.QRCode(
         error_correction=qrcode.constants.ERROR_CORRECT_M,

@@ -7,8 +7,10 @@ stylesheets and the font configuration.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,12 +21,17 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .context import build_context, source_epoch
+from .context import Fit, build_context, source_epoch
 from .defaults import DEFAULT_PAGE_CAP as PAGE_CAP
 from .errors import Problem, RenderError
+from .files import FileRefused, read_file
 from .i18n import css_counters, translations
 from .plan import Job
+from .preflight import PreflightError, PreflightFinding
 
+MAX_TEMPLATE_BYTES = 1024 * 1024  # a template or stylesheet; the built-in ones are ~20 KB
+# The most layouts the fitter tries for one document before it settles for the best one.
+MAX_ATTEMPTS = 8
 # WeasyPrint logs these and carries on; for a handout each means something is missing.
 _MISSING_RESOURCE = (
     "Failed to load",
@@ -43,16 +50,37 @@ _BLOCKED_HINT = "templates and logos may only use files in the brand, template a
 
 class _ConfinedLoader(jinja2.FileSystemLoader):
     """A file loader that refuses templates whose real path (symlinks followed) leaves the
-    template folders, so `{% include %}` cannot print a file from elsewhere."""
+    template folders, so `{% include %}` cannot print a file from elsewhere; templates are
+    read as project files are (regular files only, at most 1 MB: files.read_file)."""
 
     def get_source(self, environment: jinja2.Environment, template: str):
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(os.path.realpath(filename))
-        roots = [Path(os.path.realpath(p)) for p in self.searchpath]
-        if not any(real.is_relative_to(root) for root in roots):
-            raise jinja2.TemplateNotFound(
-                f"{template} (it links outside the templates folder, which is not allowed)"
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.searchpath:
+            filename = os.path.normpath(os.path.join(folder, *pieces))
+            if os.path.lexists(filename):
+                break
+        else:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            data = read_file(filename, limit=MAX_TEMPLATE_BYTES, roots=self.searchpath)
+            source = data.decode(self.encoding)
+        except FileRefused as exc:
+            why = (
+                "it links outside the templates folder, which is not allowed"
+                if exc.outside
+                else f"the file {exc.reason}"
             )
+            raise jinja2.TemplateNotFound(f"{template} ({why})") from None
+        except UnicodeDecodeError:
+            raise jinja2.TemplateNotFound(f"{template} (the file is not UTF-8 text)") from None
+        mtime = os.path.getmtime(filename)
+
+        def uptodate() -> bool:
+            try:
+                return os.path.getmtime(filename) == mtime
+            except OSError:
+                return False
+
         return source, filename, uptodate
 
 
@@ -112,15 +140,30 @@ def stylesheet_files(job: Job) -> list[Path]:
     return [p for n in names if (p := find_template_file(job.template_dirs, n))]
 
 
+def read_stylesheet(path: Path, template_dirs: tuple[Path, ...]) -> bytes:
+    """A stylesheet's bytes, if it is a regular file inside the template folders."""
+    try:
+        return read_file(path, limit=MAX_TEMPLATE_BYTES, roots=template_dirs)
+    except FileRefused as exc:
+        where = _template_display(str(path), template_dirs)
+        if exc.outside:
+            message = "the stylesheet links outside the templates folder, which is not allowed"
+        else:
+            message = f"the stylesheet {exc.reason}"
+        raise RenderError(
+            Problem(where, message, hint="fix the file, or delete it to use the built-in one")
+        ) from None
+
+
 def render_html(
     job: Job,
     asset_url: Callable[[Path], str],
     stylesheets: list[str],
-    body_pt: float | None = None,
+    fit: Fit | float | None = None,
 ) -> str:
     env = template_env(job.template_dirs, job.handout.language)
     name = f"{job.layout}/page.html"
-    context = build_context(job, asset_url, body_pt)
+    context = build_context(job, asset_url, fit)
     try:
         html = env.get_template(name).render(**context, stylesheets=stylesheets)
     except jinja2.TemplateSyntaxError as exc:
@@ -179,6 +222,25 @@ class Rendered:
     pages: int
     warnings: list[str] = field(default_factory=list)
     body_pt: float = 0.0  # the body size the document was fitted at
+    # Preflight warnings (errors raise PreflightError instead): plain, picklable data.
+    preflight: list[PreflightFinding] = field(default_factory=list)
+    fit: str = ""  # what the fitter settled on: size, spacing, QR module
+    attempts: int = 1  # layouts the fitter tried
+    preflight_seconds: float = 0.0  # time spent in preflight, all attempts together
+
+
+@dataclass
+class _Attempt:
+    fit: Fit
+    document: Any
+    pages: int
+    findings: list[PreflightFinding]
+    used: float  # pages the content takes: the full ones and the share of the last one
+
+    def score(self) -> tuple[int, int]:
+        """Fewer errors first, then fewer warnings."""
+        errors = sum(f.severity == "error" for f in self.findings)
+        return errors, len(self.findings) - errors
 
 
 class _Capture(logging.Handler):
@@ -206,8 +268,13 @@ class Renderer:
         for path in stylesheet_files(job):
             key = (path, job.template_dirs)
             if key not in self._css:
+                # Read like every project file (CSS(filename=) would bypass the fetcher).
+                data = read_stylesheet(path, job.template_dirs)
                 self._css[key] = CSS(
-                    filename=str(path), url_fetcher=fetcher, font_config=self.font_config
+                    file_obj=io.BytesIO(data),
+                    base_url=path.as_uri(),
+                    url_fetcher=fetcher,
+                    font_config=self.font_config,
                 )
             sheets.append(self._css[key])
         return sheets
@@ -226,8 +293,8 @@ class Renderer:
                 os.environ["SOURCE_DATE_EPOCH"] = saved
 
     def _render(self, job: Job, page_cap: int) -> Rendered:
-        """Render at the layout's body size; when the document must fit a number of pages and
-        does not, step the size down to the layout's floor, then fail with the shortfall."""
+        """Lay the document out, fitted to its pages and checked by preflight; write the PDF.
+        Preflight errors fail the document with a picture of each spot."""
         from weasyprint.urls import FatalURLFetchingError
 
         from .fetcher import ConfinedFetcher
@@ -237,21 +304,9 @@ class Renderer:
         capture = _Capture()
         logger.addHandler(capture)
         try:
-            for size in job.spec.sizes():
-                document = self._layout(job, fetcher, size)
-                pages = len(document.pages)
-                if job.max_pages is None or pages <= job.max_pages or pages > page_cap:
-                    break
-            if pages > page_cap:
-                raise RenderError(
-                    job.handout.problem(
-                        (),
-                        f"the document has {pages} pages; the limit is {page_cap}",
-                        "shorten the handout or check the template",
-                    )
-                )
-            if job.max_pages is not None and pages > job.max_pages:
-                raise RenderError(_overflow(job, pages, size))
+            fitter = _Fitter(self, job, fetcher, page_cap)
+            chosen = fitter.run()
+            document = chosen.document
             # Handouts never carry attachments: drop any a custom template asked for.
             document.metadata.attachments = []
             for page in document.pages:
@@ -281,12 +336,27 @@ class Renderer:
                     hint="remove rel=attachment links from the template",
                 )
             )
-        return Rendered(pdf, pages, capture.messages, size)
+        if any(f.severity == "error" for f in chosen.findings):
+            from .preflight import with_crops
 
-    def _layout(self, job: Job, fetcher: Any, body_pt: float) -> Any:
+            bleed = max(document.pages[0].bleed.values()) * 0.75 if document.pages else 0.0
+            findings, files = with_crops(pdf, job.label, chosen.findings, bleed=bleed)
+            raise PreflightError(job.label, findings, files)
+        return Rendered(
+            pdf,
+            chosen.pages,
+            capture.messages,
+            chosen.fit.body_pt,
+            preflight=chosen.findings,
+            fit=chosen.fit.describe(),
+            attempts=fitter.attempts,
+            preflight_seconds=fitter.preflight_seconds,
+        )
+
+    def _layout(self, job: Job, fetcher: Any, fit: Fit | float) -> Any:
         from weasyprint import HTML
 
-        html_text = render_html(job, lambda p: p.resolve().as_uri(), [], body_pt)
+        html_text = render_html(job, lambda p: p.resolve().as_uri(), [], fit)
         return HTML(
             string=html_text, base_url=job.brand.folder.as_uri() + "/", url_fetcher=fetcher
         ).render(
@@ -298,9 +368,201 @@ class Renderer:
         )
 
 
+def page_limit(job: Job) -> int | None:
+    """How many pages the document may have. A folded layout has exactly its own (a brand's
+    lower max_pages cannot unfold it); others take the plan's limit."""
+    spec = job.spec
+    if spec.panels_per_page and spec.max_pages:
+        return spec.max_pages
+    return job.max_pages
+
+
+class _Fitter:
+    """Finds the settings a document looks best at: it must fit its pages, and preflight should
+    find nothing. It renders at the layout's own settings first. When the document has too many
+    pages it steps the type down to the floor, then tightens the spacing, then prints the
+    source codes at their smallest module. When preflight finds a nearly empty last page it
+    tries to drop that page the same way, else grows the spacing and the type to fill it; for
+    anything else (a stranded heading, a split box) it tries the neighbouring settings, which
+    move the breaks. Settings that cannot help, judged by how much room the content took, are
+    skipped; at most MAX_ATTEMPTS layouts are made."""
+
+    def __init__(self, renderer: Renderer, job: Job, fetcher: Any, page_cap: int) -> None:
+        self.renderer, self.job, self.fetcher, self.page_cap = renderer, job, fetcher, page_cap
+        self.spec = job.spec
+        self.base = Fit.default(job.spec)
+        self.limit = page_limit(job)
+        self.attempts = 0
+        self.preflight_seconds = 0.0
+        self.tried: dict[Fit, _Attempt] = {}
+
+    def attempt(self, fit: Fit) -> _Attempt:
+        if fit in self.tried:
+            return self.tried[fit]
+        from .layoutboxes import read_pages
+        from .preflight import check, page_reach
+
+        self.attempts += 1
+        document = self.renderer._layout(self.job, self.fetcher, fit)
+        pages = len(document.pages)
+        if pages > self.page_cap:
+            raise RenderError(
+                self.job.handout.problem(
+                    (),
+                    f"the document has {pages} pages; the limit is {self.page_cap}",
+                    "shorten the handout or check the template",
+                )
+            )
+        start = time.perf_counter()
+        laid_out = read_pages(document)
+        findings: list[PreflightFinding] = []
+        if self.fits(pages):
+            findings = check(laid_out, self.spec.preflight, print_ready=self.job.print_ready)
+        used = pages - 1 + (page_reach(laid_out[-1]) if laid_out else 0.0)
+        self.preflight_seconds += time.perf_counter() - start
+        result = _Attempt(fit, document, pages, findings, used)
+        self.tried[fit] = result
+        return result
+
+    def fits(self, pages: int, limit: int | None = None) -> bool:
+        limit = self.limit if limit is None else limit
+        return limit is None or pages <= limit
+
+    def volume(self, fit: Fit) -> float:
+        """Roughly how much room the content takes at ``fit``, relative to the layout's own
+        settings: area grows with the square of the type size, a little with the spacing."""
+        return (fit.body_pt / self.base.body_pt) ** 2 * (fit.spacing / self.base.spacing) ** 0.35
+
+    def predicted(self, known: _Attempt, fit: Fit) -> float:
+        """Pages (the last one in part) the content would take at ``fit``. A folded layout's
+        first page (the outside panels) is fixed: only what follows it grows or shrinks."""
+        fixed = 1.0 if self.spec.panels_per_page and known.pages > 1 else 0.0
+        return fixed + (known.used - fixed) * self.volume(fit) / self.volume(known.fit)
+
+    def shrinking(self, start: Fit) -> list[Fit]:
+        """Smaller type, then tighter spacing, then denser source codes: never below the
+        layout's floors."""
+        spec = self.spec
+        steps = [Fit(size, start.spacing, start.qr_module_mm) for size in spec.sizes()]
+        steps = [f for f in steps if f.body_pt < start.body_pt]
+        floor = steps[-1].body_pt if steps else start.body_pt
+        for spacing in sorted((s for s in spec.spacing if s < start.spacing), reverse=True):
+            steps.append(Fit(floor, spacing, start.qr_module_mm))
+        tightest = min([*spec.spacing, start.spacing])
+        smallest_qr = spec.preflight.qr_min_module_mm
+        if smallest_qr < start.qr_module_mm:
+            steps.append(Fit(floor, tightest, smallest_qr))
+        return steps
+
+    def growing(self, start: Fit) -> list[Fit]:
+        """Looser spacing, then larger type, up to the layout's ceilings."""
+        spec = self.spec
+        steps = [
+            Fit(start.body_pt, spacing, start.qr_module_mm)
+            for spacing in sorted(s for s in spec.spacing if s > start.spacing)
+        ]
+        size = start.body_pt + spec.step_pt
+        while spec.max_body_pt is not None and size <= spec.max_body_pt + 1e-9:
+            steps.append(Fit(round(size, 2), start.spacing, start.qr_module_mm))
+            size += spec.step_pt
+        return steps
+
+    def shrink_to(self, limit: int, known: _Attempt) -> list[Fit]:
+        """The shrinking steps that may bring the content within ``limit`` pages; the smallest
+        is always among them, so that an overflow is measured at the floor."""
+        steps = self.shrinking(known.fit)
+        hopeful = [f for f in steps if self.predicted(known, f) <= limit + 0.15]
+        return hopeful or steps[-1:]
+
+    def run(self) -> _Attempt:
+        best = self.attempt(self.base)
+        if not self.fits(best.pages):
+            assert self.limit is not None
+            for fit in self.shrink_to(self.limit, best):
+                if self.attempts >= MAX_ATTEMPTS:
+                    break
+                tried = self.attempt(fit)
+                best.document = None
+                best = tried
+                if self.fits(best.pages):
+                    break
+            if not self.fits(best.pages):
+                raise RenderError(_overflow(self.job, best.pages, best.fit.body_pt))
+        if best.score() != (0, 0):
+            best = self.improve(best)
+        if self.spec.panels_per_page and self.limit is not None:
+            best = self.fill(best)
+        return best
+
+    def improve(self, best: _Attempt) -> _Attempt:
+        """Try other settings until preflight finds nothing, keeping the best so far."""
+        for fit, limit in self.alternatives(best):
+            if self.attempts >= MAX_ATTEMPTS:
+                break
+            tried = self.attempt(fit)
+            if tried is best or tried.document is None:
+                continue
+            fits = self.fits(tried.pages, limit) and self.fits(tried.pages)
+            if fits and tried.score() < best.score():
+                best.document = None  # only the chosen layout is kept in memory
+                best = tried
+                if best.score() == (0, 0):
+                    break
+            else:
+                tried.document = None
+        return best
+
+    def fill(self, best: _Attempt) -> _Attempt:
+        """A folded layout has a fixed number of panels: space left at the foot of the last
+        one is wasted paper, so grow the spacing, then the type, a step at a time while the
+        content still fits and preflight finds no more than before."""
+        assert self.limit is not None
+        while self.attempts < MAX_ATTEMPTS:
+            steps = [
+                fit
+                for fit in self.growing(best.fit)
+                if fit not in self.tried and self.predicted(best, fit) <= self.limit + 0.03
+            ]
+            if not steps:
+                break
+            tried = self.attempt(min(steps, key=self.volume))
+            if not self.fits(tried.pages) or tried.score() > best.score():
+                tried.document = None
+                break
+            best.document = None
+            best = tried
+        return best
+
+    def alternatives(self, known: _Attempt) -> list[tuple[Fit, int | None]]:
+        """Settings worth trying after ``known``, each with the page count it must reach."""
+        if not any(f.rule == "page-fill" and f.page == known.pages for f in known.findings):
+            # A break in the wrong place: small changes move it.
+            nearby = self.growing(known.fit)[:3] + self.shrinking(known.fit)[:2]
+            ceiling = self.limit if self.limit is not None else known.pages + 1
+            return [(fit, ceiling) for fit in nearby]
+        found: list[tuple[Fit, int | None]] = []
+        if known.pages > 1 and not self.spec.panels_per_page:  # drop the nearly empty page
+            drop = self.shrinking(known.fit)
+            found += [
+                (fit, known.pages - 1)
+                for fit in drop
+                if self.predicted(known, fit) <= known.pages - 1 + 0.1
+            ]
+        # ... or fill it: grow, least first (the estimate is rough: layouts decide). A
+        # document that grows as needed may take one page more to do so.
+        ceiling = self.limit if self.limit is not None else known.pages + 1
+        least = self.spec.preflight.min_page_fill - 0.05
+        for fit in sorted(self.growing(known.fit), key=self.volume):
+            pages = self.predicted(known, fit)
+            last = pages - (known.pages - 1) if pages <= known.pages else pages - known.pages
+            if pages <= ceiling + 0.1 and last >= least:
+                found.append((fit, ceiling))
+        return found
+
+
 def _overflow(job: Job, pages: int, size: float) -> Problem:
     """Say by how much the content does not fit, at the smallest size the layout allows."""
-    spec, limit = job.spec, job.max_pages or 0
+    spec, limit = job.spec, page_limit(job) or 0
     at = f"at the smallest size this layout allows ({size:g} pt)"
     if spec.panels_per_page:
         more = (pages - limit) * spec.panels_per_page

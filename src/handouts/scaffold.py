@@ -15,10 +15,12 @@ from typing import Any
 from .assets import builtin_dir
 from .errors import HandoutsError, Problem
 from .models import Brand, Handout
+from .project import SETTINGS
 
 SCHEMA_DIR = "schemas"
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _MODELS = {"handout": Handout, "brand": Brand}
+INIT_BRAND_NAME = "My Clinic"  # placeholder text: `handouts check` warns while it is left
 
 
 def schema(kind: str) -> dict[str, Any]:
@@ -100,7 +102,11 @@ def new_handout(project: Path, handout_id: str, title: str | None = None) -> Pat
     target = project / "content" / "handouts" / f"{handout_id}.yaml"
     _refuse_existing(target, project)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = _fill(_starter("handout.yaml"), TITLE=title or handout_id.replace("-", " ").capitalize())
+    text = _fill(
+        _starter("handout.yaml"),
+        TITLE=title or handout_id.replace("-", " ").capitalize(),
+        ID=handout_id,
+    )
     target.write_text(text, encoding="utf-8")
     return target
 
@@ -132,11 +138,13 @@ def init_project(target: Path) -> list[Path]:
     (target / "content").mkdir()
     created = [
         new_handout(target, "preparing-for-your-visit", "Preparing for your visit"),
-        new_brand(target, "my-clinic", "My Clinic"),
+        new_brand(target, "my-clinic", INIT_BRAND_NAME),
         *write_schemas(target),
     ]
+    settings = target / SETTINGS
+    settings.write_text(_starter("handouts.yaml"), encoding="utf-8")
     readme = target / "README.md"
     readme.write_text(_starter("README.md"), encoding="utf-8")
     (target / ".gitignore").write_text(_starter("gitignore"), encoding="utf-8")
-    created += [readme, target / ".gitignore"]
+    created += [settings, readme, target / ".gitignore"]
     return created

@@ -181,6 +181,21 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def start_server(workers: int | None) -> None:
+    """Start the worker server now, so that it imports WeasyPrint on another core while this
+    process loads and checks the project (a second or so saved on every build that renders
+    in worker processes). Nothing is imported here."""
+    from .lock import session_tempdir
+
+    if worker_count(workers)[0] <= 1:
+        return
+    session_tempdir()  # the server's socket goes in the build's temporary folder
+    if _worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 _PR_SET_PDEATHSIG = 1
 
 

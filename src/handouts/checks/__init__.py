@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from ..project import Project
-from . import contrast, glyphs, governance, languages, links, readability
+
+# Importing the check modules registers their checks.
+from . import contrast, glyphs, governance, languages, links, placeholders, readability  # noqa: F401
+from .registry import CheckContext, check, registered
 from .report import (
     JSON_VERSION,
     CheckReport,
@@ -22,16 +25,16 @@ from .report import (
     readability_summary,
     to_json,
 )
-from .scope import brands_for, layouts_for
-from .text import Locator
 
 __all__ = [
     "JSON_VERSION",
+    "CheckContext",
     "CheckReport",
     "Finding",
     "HandoutReadability",
     "Severity",
     "TextScore",
+    "check",
     "format_text",
     "readability_summary",
     "run_checks",
@@ -42,28 +45,24 @@ __all__ = [
 def run_checks(
     project: Project, *, today: dt.date | None = None, strict: bool = False
 ) -> CheckReport:
-    """Check every handout, brand and layout of ``project``.
+    """Check every handout, brand and layout of ``project`` with every registered check.
 
     ``today`` dates the review check (default: the real date); under ``strict`` an overdue
-    review is an error rather than a warning, so it blocks that handout's documents.
+    review, a text changed since its approval, an out-of-date translation and placeholder text
+    are errors rather than warnings, so they block the documents they concern.
     """
     today = today or dt.date.today()
     findings: list[Finding] = []
     scores: list[HandoutReadability] = []
-    for h in project.handouts:
-        brands = brands_for(project, h)
-        figures, found = readability.check(project, h, Locator(h))
-        scores.append(figures)
-        findings += found
-        findings += glyphs.check_handout(project, h, brands)
-        findings += links.check_handout(project, h, layouts_for(project, brands))
-        findings += governance.check_handout(h, today, strict)
-    for b in project.brands:
-        findings += contrast.check_brand(project, b)
-        findings += glyphs.check_brand(project, b)
-        findings += links.check_brand(project, b)
-    findings += contrast.check_layouts(project)
-    findings += languages.check(project)
+    contexts = [
+        *(("handout", CheckContext(project, today, strict, handout=h)) for h in project.handouts),
+        *(("brand", CheckContext(project, today, strict, brand=b)) for b in project.brands),
+        ("project", CheckContext(project, today, strict)),
+    ]
+    for scope, ctx in contexts:
+        ctx.readability = scores
+        for function in registered(scope):
+            findings += function(ctx)
     ordered = sorted(findings, key=_order)
     return CheckReport(tuple(ordered), tuple(scores), today, strict)
 

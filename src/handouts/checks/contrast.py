@@ -12,8 +12,9 @@ from ..assets import builtin_dir
 from ..context import theme_colors
 from ..errors import HandoutsError, Problem
 from ..models import LayoutSpec, parse
-from ..project import LoadedBrand, Project, layout_file
+from ..project import Project, layout_file
 from ..yamlio import load_yaml
+from .registry import CheckContext, check
 from .report import Finding
 
 WHITE = "#FFFFFF"
@@ -157,12 +158,17 @@ def printed_pairs(project: Project, layouts: list[str]) -> list[Pair]:
     return [p for p in PAIRS if p.id in wanted]
 
 
-def check_brand(project: Project, brand: LoadedBrand) -> list[Finding]:
+@check("brand")
+def brand_contrast(ctx: CheckContext) -> list[Finding]:
     """One error per brand colour that some text cannot be read in or on."""
+    project, brand = ctx.project, ctx.b
     colors = brand.brand.colors
     pairs = printed_pairs(project, brand.brand.layouts)
     findings = []
-    for role, colour, other in (("primary", colors.primary, colors.accent),):
+    for role, colour, other in (
+        ("primary", colors.primary, colors.accent),
+        ("accent", colors.accent, colors.primary),
+    ):
         own = [p for p in pairs if p.colour == role]
         failed = _failures(own, colors.primary, colors.accent)
         if not failed:
@@ -210,8 +216,10 @@ def body_floor(name: str, spec: LayoutSpec) -> float:
     return max(own, builtin) if builtin is not None else own
 
 
-def check_layouts(project: Project) -> list[Finding]:
+@check("project")
+def body_sizes(ctx: CheckContext) -> list[Finding]:
     """An error for each layout whose body type may shrink below its floor."""
+    project = ctx.project
     findings = []
     for name, spec in project.specs.items():
         floor = body_floor(name, spec)

@@ -3,16 +3,19 @@ it in some fallback face (or as a box) that the reader was never meant to see.""
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from ..assets import FontFace, font_families
+from ..assets import FontFace, font_families, read_font, skipped_fonts
 from ..errors import Problem
-from ..project import LoadedBrand, LoadedHandout, Project
+from ..files import FileRefused
+from ..project import LoadedBrand
 from ..yamlio import KeyPath
+from .registry import CheckContext, check
 from .report import Finding
 from .text import Locator
 
@@ -20,18 +23,43 @@ _STYLE_NAMES = {(400, "normal"): "Regular", (700, "normal"): "Bold"}
 _STYLE_NAMES |= {(400, "italic"): "Italic", (700, "italic"): "Bold Italic"}
 
 
+class FontUnreadable(Exception):
+    """A font file that cannot be read as a font; ``reason`` follows "the font file"."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
 @lru_cache(maxsize=64)
-def _cmap(path: Path, mtime_ns: int, size: int) -> frozenset[int]:
-    """The code points a font file maps; keyed on size and mtime so an edited file is re-read."""
+def _cmap(path: Path, mtime_ns: int, size: int) -> frozenset[int] | str:
+    """The code points a font file maps, or why it cannot be read; keyed on size and mtime so
+    an edited file is re-read."""
     from fontTools.ttLib import TTFont  # a WeasyPrint dependency; only needed here
 
-    with TTFont(path, lazy=True) as font:
-        return frozenset(font.getBestCmap() or {})
+    try:
+        data = read_font(path)
+    except FileRefused as exc:
+        return exc.reason
+    try:
+        with TTFont(io.BytesIO(data), lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
+    except Exception as exc:  # fontTools on a damaged file: any error means "not a font"
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"is damaged or not a font ({detail})"
 
 
 def cmap(path: Path) -> frozenset[int]:
-    stat = path.stat()
-    return _cmap(path, stat.st_mtime_ns, stat.st_size)
+    """The code points the font file at ``path`` maps; raise FontUnreadable."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise FontUnreadable(path, f"cannot be read ({exc.strerror})") from None
+    found = _cmap(path, stat.st_mtime_ns, stat.st_size)
+    if isinstance(found, str):
+        raise FontUnreadable(path, found)
+    return found
 
 
 def _printed(ch: str) -> bool:
@@ -68,7 +96,14 @@ def _missing(
     texts: Iterable[tuple[KeyPath, str]], faces: tuple[FontFace, ...]
 ) -> list[tuple[KeyPath, dict[str, list[str]]]]:
     """Per text with missing glyphs: its key, and each character with the faces lacking it."""
-    maps = [(_STYLE_NAMES.get((f.weight, f.style), f.path.stem), cmap(f.path)) for f in faces]
+    maps = []
+    for face in faces:
+        try:
+            maps.append(
+                (_STYLE_NAMES.get((face.weight, face.style), face.path.stem), cmap(face.path))
+            )
+        except FontUnreadable:
+            continue  # check_brand reports it, once per brand
     found = []
     for key, text in texts:
         lacking = {}
@@ -96,8 +131,10 @@ def _problem(
     )
 
 
-def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand]) -> list[Finding]:
+@check("handout")
+def handout_glyphs(ctx: CheckContext) -> list[Finding]:
     """One error per field with characters missing from the font of a brand that prints it."""
+    project, h, brands = ctx.project, ctx.h, ctx.brands
     families = font_families(project.font_dirs)
     by_font: dict[str, list[str]] = {}
     for b in brands:
@@ -124,13 +161,27 @@ def check_handout(project: Project, h: LoadedHandout, brands: list[LoadedBrand])
     return findings
 
 
-def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
+@check("brand")
+def brand_glyphs(ctx: CheckContext) -> list[Finding]:
     """The brand's own printed text (name, tagline, contact lines) against its font."""
-    faces = _faces(font_families(project.font_dirs).get(b.brand.font, ()))
+    project, b = ctx.project, ctx.b
+    family = font_families(project.font_dirs).get(b.brand.font, ())
+    faces = _faces(family)
     if not faces:
         return []
     locator = Locator(b)
-    return [
+    findings = []
+    for face in family:
+        try:
+            cmap(face.path)
+        except FontUnreadable as exc:
+            problem = locator.problem(
+                ("font",),
+                f"the font file {face.path.parent.name}/{face.path.name} {exc.reason}",
+                "replace it with a working copy of the font (a .ttf or .otf file)",
+            )
+            findings.append(Finding("error", "glyphs.font-unreadable", problem, brands=(b.id,)))
+    return findings + [
         Finding(
             "error",
             "glyphs.missing",
@@ -138,4 +189,15 @@ def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
             brands=(b.id,),
         )
         for key, lacking in _missing(brand_texts(b), faces)
+    ]
+
+
+@check("project")
+def skipped_font_files(ctx: CheckContext) -> list[Finding]:
+    """Font files left out of the font list (an unsafe family name, a link out of fonts/, a
+    special file), each named, so nobody wonders why a font is not found."""
+    project = ctx.project
+    return [
+        Finding("warning", "glyphs.font-skipped", problem)
+        for problem in skipped_fonts(project.font_dirs)
     ]

@@ -4,18 +4,26 @@ template text; every handout should be printed by some brand."""
 from __future__ import annotations
 
 from ..i18n import SOURCE_LANGUAGE, catalog_path
-from ..project import Project
+from .registry import CheckContext, check
 from .report import Finding
 
 
-def check(project: Project) -> list[Finding]:
+@check("project")
+def languages(ctx: CheckContext) -> list[Finding]:
+    """Brand languages with no handout or no template catalog; handouts no brand prints."""
+    project = ctx.project
     findings: list[Finding] = []
     printed: set[tuple[str, str]] = set()
-    all_ids = sorted({h.id for h in project.handouts})
+    # A file with errors is reported where it is; here it still counts as written.
+    broken = {(b.name, b.language) for b in project.broken if b.kind == "handout"}
     for b in project.brands:
-        wanted = all_ids if b.brand.handouts == "all" else list(b.brand.handouts)
+        wanted = project.wanted_by(b)
         for i, lang in enumerate(b.brand.languages):
-            versions = [hid for hid in wanted if lang in project.handout_versions(hid)]
+            versions = [
+                hid
+                for hid in wanted
+                if lang in project.handout_versions(hid) or (hid, lang) in broken
+            ]
             printed.update((hid, lang) for hid in versions)
             if not versions:
                 problem = b.problem(

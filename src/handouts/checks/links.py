@@ -1,10 +1,12 @@
 """Links and QR codes (missing, too long for a layout's QR code, not https), and duplicate or
-unused entries: references cited nowhere, the same reference twice, the same question twice."""
+unused entries: references cited nowhere, the same reference twice (the same DOI or the same
+address; never merely the same title), the same question twice."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
 import qrcode
 import qrcode.constants
@@ -12,9 +14,10 @@ import qrcode.exceptions
 
 from ..markup import parse as parse_markdown
 from ..models import Reference
-from ..project import LoadedBrand, LoadedHandout, Project
+from ..project import LoadedHandout, Project
 from ..qr import MIN_MODULE_MM, QUIET_ZONE, QRTooDense, make_qr
 from ..yamlio import KeyPath, format_key
+from .registry import CheckContext, check
 from .report import Finding
 from .text import Locator, words
 
@@ -95,10 +98,12 @@ class _Collector:
         self.findings.append(Finding("warning", code, problem, **self.scope))
 
 
-def check_handout(project: Project, h: LoadedHandout, layouts: list[str]) -> list[Finding]:
-    """The handout's references, inline links and questions; QR codes in ``layouts``."""
-    out = _Collector(h)
-    _references(project, out, layouts)
+@check("handout")
+def handout_links(ctx: CheckContext) -> list[Finding]:
+    """The handout's references, inline links and questions; QR codes in the layouts of the
+    brands that print it."""
+    out = _Collector(ctx.h)
+    _references(ctx.project, out, ctx.layouts)
     _inline_http(out)
     _duplicate_questions(out)
     return out.findings
@@ -110,7 +115,7 @@ def _references(project: Project, out: _Collector, layouts: list[str]) -> None:
         s for q in doc.questions for s in q.sources
     }
     seen_links: dict[str, int] = {}
-    seen_titles: dict[str, int] = {}
+    seen_dois: dict[str, int] = {}
     for i, ref in enumerate(doc.references):
         link, where = ref.link, ("references", i, "id")
         if ref.id not in cited:
@@ -146,11 +151,10 @@ def _references(project: Project, out: _Collector, layouts: list[str]) -> None:
                     f"the link of reference '{ref.id}' is not secure: {link}",
                     "use the https:// address if the site has one",
                 )
-        same_link = seen_links.setdefault(link.rstrip("/").lower(), i) if link else i
-        same_title = seen_titles.setdefault(_normal(ref.title), i)
-        if same_link != i or same_title != i:
-            first = same_link if same_link != i else same_title
-            what = "links to the same place as" if same_link != i else "has the same title as"
+        # The same article: the same DOI, or a link to the same place. Never the title alone:
+        # "Osteoarthritis" from MedlinePlus and from the NHS are two different pages.
+        first, what = _duplicate_of(ref, i, seen_dois, seen_links)
+        if first is not None:
             out.warn(
                 "links.duplicate-reference",
                 where,
@@ -158,6 +162,45 @@ def _references(project: Project, out: _Collector, layouts: list[str]) -> None:
                 f"({format_key(('references', first))})",
                 "keep one of them and cite it everywhere",
             )
+
+
+def normal_url(url: str) -> str:
+    """A web address reduced to what decides where it leads: no scheme, no ``www.``, the
+    host in lower case, no default port, fragment or trailing slash (``dx.doi.org`` is
+    ``doi.org``, whose DOIs are case-insensitive)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if host == "dx.doi.org":
+        host = "doi.org"
+    if port and port not in (80, 443):
+        host += f":{port}"
+    path = parts.path.rstrip("/")
+    if host == "doi.org":
+        path = unquote(path).lower()
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{path}{query}"
+
+
+def _duplicate_of(
+    ref: Reference, i: int, seen_dois: dict[str, int], seen_links: dict[str, int]
+) -> tuple[int | None, str]:
+    """The earlier reference ``ref`` duplicates (same DOI, or a link to the same place)."""
+    first: int | None = None
+    what = ""
+    if ref.doi:
+        j = seen_dois.setdefault(ref.doi.lower(), i)
+        if j != i:
+            first, what = j, "has the same DOI as"
+    links = {normal_url(u) for u in (ref.url, ref.link) if u}
+    for link in sorted(links):
+        j = seen_links.setdefault(link, i)
+        if j != i and first is None:
+            first, what = j, "links to the same place as"
+    return first, what
 
 
 def _inline_http(out: _Collector) -> None:
@@ -195,8 +238,10 @@ def _duplicate_questions(out: _Collector) -> None:
             )
 
 
-def check_brand(project: Project, b: LoadedBrand) -> list[Finding]:
+@check("brand")
+def brand_links(ctx: CheckContext) -> list[Finding]:
     """The booking QR code in each of the brand's layouts, and its https links."""
+    project, b = ctx.project, ctx.b
     contact = b.brand.contact
     findings: list[Finding] = []
     layouts = [name for name in b.brand.layouts if name in project.specs]

@@ -18,6 +18,7 @@ from ..errors import Problem
 from ..markup import blocks
 from ..project import LoadedHandout, Project
 from ..yamlio import KeyPath, format_key
+from .registry import CheckContext, check
 from .report import Finding, HandoutReadability, TextScore
 from .syllables import COUNTERS
 from .text import Locator, phrase_pattern, sentences, words
@@ -206,10 +207,11 @@ def _headings(h: LoadedHandout) -> list[tuple[KeyPath, str]]:
     return texts
 
 
-def check(
-    project: Project, h: LoadedHandout, locator: Locator
-) -> tuple[HandoutReadability, list[Finding]]:
-    """Score one handout and report what makes it hard to read."""
+@check("handout")
+def readability(ctx: CheckContext) -> list[Finding]:
+    """Score one handout (the figures go to ``ctx.readability``) and report what makes it
+    hard to read."""
+    project, h, locator = ctx.project, ctx.h, ctx.locator
     target = project.settings.target_grade
     language = h.language
     root = language.split("-")[0]
@@ -247,7 +249,8 @@ def check(
                 )
                 findings.append(Finding("warning", "readability.long-sentence", problem, **scope))
     findings += _jargon(project, h, locator, root, scope)
-    return figures, findings
+    ctx.readability.append(figures)
+    return findings
 
 
 def _shorten(text: str, width: int) -> str:

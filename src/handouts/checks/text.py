@@ -9,8 +9,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import Problem
-from ..yamlio import KeyPath, Mark, format_key
+from ..errors import HandoutsError, Problem
+from ..files import read_file
+from ..yamlio import MAX_BYTES, KeyPath, Mark, format_key
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 # A sentence ends at . ! ? or … (closing quotes and brackets may follow) before a space and a
@@ -73,9 +74,10 @@ class Locator:
     @cached_property
     def _lines(self) -> list[str]:
         try:
-            return self.path.read_text(encoding="utf-8-sig").splitlines()
-        except OSError:  # the file changed under us: fall back to the marks alone
+            raw = read_file(self.path, limit=MAX_BYTES, roots=(self.path.parent,))
+        except HandoutsError:  # the file changed under us: fall back to the marks alone
             return []
+        return raw.decode("utf-8-sig", errors="replace").splitlines()
 
     @cached_property
     def _starts(self) -> list[tuple[int, int]]:

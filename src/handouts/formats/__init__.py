@@ -39,6 +39,10 @@ class Format:
     needs_renderer: ClassVar[bool] = True  # needs WeasyPrint loaded in the worker
     print_ready: ClassVar[bool] = False  # bleed and crop marks
     selectable: ClassVar[bool] = True  # offered by `build --format`
+    # Template folders this format never reads: editing them does not rebuild its files.
+    unused_templates: ClassVar[frozenset[str]] = frozenset(
+        {"email", "gallery", "scaffold", "serve", "web"}
+    )
 
     def render(self, job: Job, renderer: Any, page_cap: int) -> Output:
         raise NotImplementedError
@@ -73,4 +77,4 @@ def selectable() -> list[str]:
 
 def _load_builtin() -> None:
     if not _REGISTRY:
-        from . import html, pdf  # noqa: F401  (registering is their import's effect)
+        from . import html, pdf, web  # noqa: F401  (registering is their import's effect)

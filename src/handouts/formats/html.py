@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from ..plan import Job
 
 
+MAX_ASSET_BYTES = 32 * 1024 * 1024  # as the fetcher allows
+
+
 @register
 class DebugHtmlFormat(Format):
     name = "html"
@@ -21,20 +24,24 @@ class DebugHtmlFormat(Format):
     needs_renderer = False
 
     def render(self, job: Job, renderer: Any, page_cap: int) -> Output:
-        from ..render import render_html, stylesheet_files
+        from ..files import read_file
+        from ..render import read_stylesheet, render_html, stylesheet_files
 
         folder = PurePosixPath(str(job.output)).parent
         files: dict[str, bytes] = {}
         assets: dict[str, bytes] = {}
 
-        def asset_url(path: Path) -> str:
-            assets[str(folder / "assets" / path.name)] = path.read_bytes()
+        roots = [*job.template_dirs, *job.font_dirs, job.brand.folder]
+
+        def asset_url(path: Path) -> str:  # fonts and the logo, read like WeasyPrint reads them
+            data = read_file(path, limit=MAX_ASSET_BYTES, roots=roots)
+            assets[str(folder / "assets" / path.name)] = data
             return f"assets/{path.name}"
 
         sheets = []
         for path in stylesheet_files(job):
             name = f"{path.parent.name}-{path.name}"
-            assets[str(folder / "assets" / name)] = path.read_bytes()
+            assets[str(folder / "assets" / name)] = read_stylesheet(path, job.template_dirs)
             sheets.append(f"assets/{name}")
         files[str(job.output)] = render_html(job, asset_url, sheets).encode("utf-8")
         files.update(assets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from . import Format, Output, register
@@ -29,12 +30,19 @@ class PdfFormat(Format):
         warnings = [
             w for w in dict.fromkeys(rendered.warnings) if not w.startswith(_ENVIRONMENT_NOTES)
         ]
+        # Preflight warnings are document warnings too (--strict counts them), and the
+        # manifest keeps them with their place on the page for the gallery and `check`.
+        warnings += [f"preflight: {finding}" for finding in rendered.preflight]
         return Output(
             {str(job.output): rendered.pdf},
             pages=rendered.pages,
             body_pt=rendered.body_pt,
             warnings=warnings,
             thumbnail=thumbnail_png(rendered.pdf) if self.thumbnail else None,
+            details={
+                "fit": rendered.fit,
+                "preflight": [asdict(f) for f in rendered.preflight],
+            },
         )
 
 

@@ -31,9 +31,10 @@ from .. import api, manifest
 from ..assets import MAX_IMAGE_BYTES, image_problem
 from ..checks import CheckReport, Finding, readability_summary
 from ..checks import contrast as contrast_check
+from ..checks.registry import CheckContext
 from ..context import theme_colors
 from ..errors import HandoutsError, Problem
-from ..files import inside, read_limited
+from ..files import output_path, read_limited
 from ..i18n import language_name
 from ..lock import session_tempdir
 from ..models import Colors
@@ -381,7 +382,7 @@ class Backend:
         job = s.jobs.get(key)
         if job is None:
             raise NotFound(key.output)
-        path = inside(s.out, str(job.output))
+        path = output_path(s.out, str(job.output))
         if path is None:
             raise Refused(str(job.output))
         try:
@@ -394,7 +395,7 @@ class Backend:
         job = s.jobs.get(key)
         if job is None:
             raise NotFound(key.output)
-        path = inside(s.out, manifest.thumbnail_name(str(job.output)))
+        path = output_path(s.out, manifest.thumbnail_name(str(job.output)))
         if path is None:
             raise NotFound(key.output)
         try:
@@ -1003,7 +1004,8 @@ def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -
     candidate = dataclasses.replace(
         b, brand=b.brand.model_copy(update={"colors": Colors(primary=primary, accent=accent)})
     )
-    findings = contrast_check.check_brand(project, candidate)
+    context = CheckContext(project, dt.date.today(), False, brand=candidate)
+    findings = contrast_check.brand_contrast(context)
     pairs = contrast_check.printed_pairs(project, b.brand.layouts)
     theme = theme_colors(primary, accent)
     views = [
@@ -1015,10 +1017,18 @@ def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -
         )
         for p in pairs
     ]
-    own = [p for p in pairs if p.colour == "primary"]
-    proposed = None
-    if any(not v.ok for v, p in zip(views, pairs, strict=True) if p.colour == "primary"):
-        proposed = contrast_check.nearest_passing(primary, "primary", own, accent)
+    proposals = {}
+    for role, colour, other in (("primary", primary, accent), ("accent", accent, primary)):
+        own = [p for p in pairs if p.colour == role]
+        failing = [v for v, p in zip(views, pairs, strict=True) if p.colour == role and not v.ok]
+        if failing:
+            proposals[role] = contrast_check.nearest_passing(colour, role, own, other)
     return ContrastView(
-        primary, accent, views, [_finding_view(f, project) for f in findings], proposed, []
+        primary,
+        accent,
+        views,
+        [_finding_view(f, project) for f in findings],
+        proposals.get("primary"),
+        [],
+        proposals.get("accent"),
     )

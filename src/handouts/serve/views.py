@@ -169,6 +169,7 @@ class ContrastView:
     problems: list[FindingView]
     proposed: str | None  # the nearest darker primary that passes, when it fails
     invalid: list[tuple[str, str]]  # (field, message) for a colour that is not #RRGGBB
+    proposed_accent: str | None = None  # the nearest lighter accent that passes
 
 
 _LAYOUTS = {"leaflet": "Leaflet", "large-print": "Large print", "trifold": "Tri-fold"}
@@ -305,7 +306,10 @@ def preflight_views(record: dict[str, Any]) -> list[FindingView]:
             and bbox[3] > bbox[1]
         ):
             box = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
-        code = item.get("code")
+        code = item.get("code") or (f"preflight.{item['rule']}" if item.get("rule") else None)
+        element = item.get("element")
+        if isinstance(element, str) and element:
+            message = f"{element}: {message}"
         hint = item.get("hint")
         views.append(
             FindingView(
