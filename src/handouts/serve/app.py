@@ -44,12 +44,12 @@ MARKDOWN_HELP = (
 )
 NOT_YET = {
     "approve": (
-        "Approving a handout from the web app is not available yet. For now, record the "
-        "review in the handout's `review:` block (Edit as YAML)."
+        "Approving a handout from the web app is not available yet. For now, the reviewer "
+        'runs `handouts review approve HANDOUT --by "Name, role"` (see docs/reviewing.md).'
     ),
     "send": (
-        "Sending a handout to a patient from the web app is not available yet. Download "
-        "the PDF and attach it to an email for now."
+        "Sending a handout to a patient from the web app is not available yet. For now, use "
+        "`handouts send` in a terminal (see docs/sending-to-patients.md)."
     ),
 }
 

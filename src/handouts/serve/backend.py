@@ -84,6 +84,7 @@ class State:
     records: dict[str, dict[str, Any]]
     notes: list[str]
     manifest_stamp: tuple[int, int] | None = None  # a CLI build changes it: load again
+    reviews: dict[tuple[str, str], Any] = field(default_factory=dict)  # sign-off per handout
     loaded_at: float = field(default_factory=time.monotonic)
 
 
@@ -221,6 +222,7 @@ class Backend:
         stamp = _stamp(out)
         records = manifest.load(out, repair=False).records
         decided = {r.output: r for r in preview.results}
+        reviews = {(r.handout, r.language): r for r in api.review_status(project, self.today)}
         return State(
             generation,
             project,
@@ -232,6 +234,7 @@ class Backend:
             records,
             preview.notes,
             stamp,
+            reviews,
         )
 
     def start(self) -> None:
@@ -326,7 +329,7 @@ class Backend:
             status, reason = "draft", "not approved for patients"
         summary = readability_summary(s.checks, h.id, h.language)
         reading, reading_ok = reading_text(summary)
-        review, review_state = self._review(h)
+        review, review_state = self._review(h, s.reviews.get((h.id, h.language)))
         findings = [_finding_view(f, s.project) for f in s.checks.findings if f.concerns(job)]
         findings += preflight_views(record)
         findings += [
@@ -356,7 +359,17 @@ class Backend:
             when(record.get("built_at")),
         )
 
-    def _review(self, h: LoadedHandout) -> tuple[str, str]:
+    def _review(self, h: LoadedHandout, status: Any) -> tuple[str, str]:
+        """The sign-off in words (from the review status `handouts review status` shows),
+        and its state: approved, changed (since approval), overdue, never (approved)."""
+        if status is not None:
+            text = status.describe()
+            text = text[:1].upper() + text[1:]
+            if status.state == "changed":
+                return text, "changed"
+            if status.overdue:
+                return text, "overdue"
+            return text, "reviewed" if status.state == "approved" else "none"
         review = h.handout.review
         if review is None:
             return "No medical review recorded", "none"
