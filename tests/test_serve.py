@@ -1066,3 +1066,26 @@ def test_a_cli_build_is_seen_without_restarting_the_app(serve) -> None:
     ran = run_cli("build", "-C", str(s.root), "-j", "1", "-q")
     assert ran.code == 0, ran
     assert "Up to date" in s.client.get("/").text  # no invalidate(): the manifest changed
+
+
+def test_a_killed_preview_worker_is_replaced(make_project) -> None:
+    """The warm worker may die (out of memory, killed): the next preview starts a new one
+    rather than leaving the page waiting."""
+    import signal
+
+    root = make_project()
+    with ServerThread(root, token=TOKEN, warm=True, watch=False) as server:
+        backend = server.app.backend
+        key = backend.documents_of("sample", "en")[0]
+        backend.preview([key]).result(WAIT_S)
+        pool = backend._renderer._pool
+        assert pool is not None
+        for pid in list(pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: pool._broken, "the pool to notice its worker died")
+        handout = root / "content/handouts/sample.yaml"
+        handout.write_text(handout.read_text().replace("Yes.", "Yes, after a restart."))
+        backend.invalidate()
+        result = backend.preview([key]).result(WAIT_S)
+    assert result is not None and result.status == "built", result
+    assert "after a restart" in pdf_text(pdf_path(root).read_bytes())

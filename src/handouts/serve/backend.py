@@ -22,7 +22,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,13 @@ class WarmRenderer:
         then loaded in the worker before the first preview is asked for."""
         with contextlib.suppress(Exception):  # a failed warm-up only slows the first preview
             self.executor().submit(run_job, job, api.Limits()).result()
+
+    def reset(self) -> None:
+        """Forget a broken worker; the next preview starts a new one."""
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
 
     def close(self) -> None:
         with self._lock:
@@ -773,18 +781,20 @@ class Backend:
 
     # ------------------------------------------------------------ building
 
-    def preview(self, keys: Iterable[DocKey], why: str = "saved") -> None:
+    def preview(self, keys: Iterable[DocKey], why: str = "saved") -> Future[Any] | None:
         """Rebuild these documents soon, in the builder thread (requests for a document
-        already waiting are merged)."""
+        already waiting are merged); returns the last build's future, None if all merged."""
         new = []
         with self._pending_lock:
             for key in keys:
                 if key not in self._pending:
                     self._pending.add(key)
                     new.append(key)
+        last = None
         for key in new:
             self.events.publish("building", {"doc": key.output, "why": why})
-            self._builder.submit(self._build_one, key)
+            last = self._builder.submit(self._build_one, key)
+        return last
 
     def preview_watched(self, why: str = "changed") -> None:
         """Rebuild the documents some page is showing (after a file changed on disk)."""
@@ -812,16 +822,23 @@ class Backend:
             ),
         )
         try:
-            report = api.build(s.project, request, checks=s.checks)
-        except HandoutsError as exc:
+            try:
+                report = api.build(s.project, request, checks=s.checks)
+            except BrokenProcessPool:  # the warm worker died (killed, out of memory): anew
+                assert self._renderer is not None
+                self._renderer.reset()
+                request.executor = self._renderer.executor()
+                report = api.build(s.project, request, checks=s.checks)
+        except Exception as exc:  # never leave the page waiting for a preview
             self.invalidate()
-            self.events.publish(
-                "document", {"doc": key.output, "status": "failed", "error": str(exc)}
+            error = (
+                str(exc)
+                if isinstance(exc, HandoutsError)
+                else (f"internal error ({type(exc).__name__}: {exc}); this is a bug in handouts")
             )
+            self.events.publish("document", {"doc": key.output, "status": "failed", "error": error})
+            self._failures[key.output] = (job.key, error)
             return None
-        except BaseException:
-            self.invalidate()
-            raise
         self._built(s, report)
         result = next((r for r in report.results if r.output == key.output), None)
         self._remember(job, result)
