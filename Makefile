@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: build test lint bench readme-images references clean
+.PHONY: build test lint bench readme-images references clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ clean:
 # Redraw the visual-regression references (tests/reference/*.png) after a deliberate change.
 references: $(VENV)/.installed-test
 	$(BIN)/python tests/visual.py
+
+# Pictures of the web app (docs/images/serve-*.png) from Debian's chromium.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python docs/make_screenshots.py

@@ -1016,3 +1016,49 @@ def review_history(
     if not found.entries and fmt == "text":
         where = f" on {on.date()}" if on else ""
         click.echo(clean(f"no documents in the print history{where} ({found.path})"))
+
+
+# ---------------------------------------------------------------- the web app
+
+
+@cli.command()
+@_PROJECT_OPTION
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on. Anything but this computer (127.0.0.1) needs a token "
+    "you chose, set in the HANDOUTS_TOKEN environment variable.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another host name the app may be reached by, e.g. this computer's name on the "
+    "network (repeatable).",
+)
+def serve(project_dir: Path, port: int, host: str, allow_hosts: tuple[str, ...]) -> None:
+    """Start the web app for clinic staff: find, edit, preview and build leaflets.
+
+    Prints an address with a one-time token to open in the browser; the app then works
+    until you press Ctrl-C. See docs/for-staff.md.
+    """
+    try:
+        from .serve import run
+    except ImportError as exc:
+        raise click.UsageError(
+            f"the web app needs its extra ({exc.name} is missing): pip install 'handouts[serve]'"
+        ) from None
+    try:
+        run(project_dir, host=host, port=port, extra_hosts=allow_hosts, say=click.echo)
+    except HandoutsError as exc:
+        _echo_problems(str(exc))
+        sys.exit(EXIT_FAILED)
