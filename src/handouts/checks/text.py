@@ -11,7 +11,7 @@ from typing import Protocol
 
 from ..errors import HandoutsError, Problem
 from ..files import read_file
-from ..yamlio import MAX_BYTES, KeyPath, Mark, format_key
+from ..yamlio import MAX_BYTES, KeyPath, Mark, format_key, locate
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 # A sentence ends at . ! ? or … (closing quotes and brackets may follow) before a space and a
@@ -83,12 +83,6 @@ class Locator:
     def _starts(self) -> list[tuple[int, int]]:
         return sorted({(m.line, m.col) for m in self.marks.values()})
 
-    def _mark(self, key: KeyPath) -> Mark | None:
-        probe = tuple(key)
-        while probe and probe not in self.marks:
-            probe = probe[:-1]
-        return self.marks.get(probe)
-
     def _region(self, mark: Mark) -> Iterator[tuple[int, int, str]]:
         """(line, first column, text) of each source line of the field starting at ``mark``."""
         start = (mark.line, mark.col)
@@ -105,7 +99,7 @@ class Locator:
         Words may be broken over lines or wrapped in Markdown: a pattern should allow
         ``\\W+`` between words.
         """
-        mark = self._mark(key)
+        mark = locate(self.marks, key)
         if mark is None:
             return None
         region = list(self._region(mark))
@@ -126,7 +120,7 @@ class Locator:
         """A Problem at the first match of ``pattern`` in ``key``, else at the field itself."""
         where = self.find(key, pattern) if pattern is not None else None
         if where is None:
-            mark = self._mark(key)
+            mark = locate(self.marks, key)
             where = (mark.line, mark.col) if mark else (None, None)
         return Problem(self.display, message, where[0], where[1], format_key(key), hint)
 
