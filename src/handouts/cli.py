@@ -155,7 +155,7 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
     if _up_to_date(project_dir, out_dir, o):
         return
     from . import api
-    from .console import BuildProgress, echo_problems, note, readability_lines, summary
+    from .console import BuildProgress, echo_problems, finish_build, note
 
     filters = api.Filters(
         o["brands"], o["handouts"], o["layouts"], o["languages"], o["print_ready"]
@@ -185,16 +185,11 @@ def build(ctx: click.Context, project_dir: Path, out_dir: Path | None, **o: Any)
         if pool is not None:
             pool.shutdown()
     progress.stop()
-    readability = readability_lines(report.readability)
-    if not o["quiet"]:
-        for line in readability:
-            click.echo(line)
-    warnings = len(report.check_warnings)
-    _sign_off_warnings(report.check_warnings, o["quiet"])
     out = api.output_dir(project, out_dir)
-    summary(report, out, o["quiet"], o["strict"], warnings)
+    readability = finish_build(report, out, o["quiet"], o["strict"])
     if report.interrupted:
         sys.exit(_stop_code())
+    warnings = len(report.check_warnings)
     ok = report.ok(o["strict"]) and not (o["strict"] and warnings) and not project.problems
     if ok and digest:
         api.remember_no_op(project, out, digest, report, readability, warnings)
@@ -784,21 +779,6 @@ def review() -> None:
 
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _sign_off_warnings(warnings: list[Any], quiet: bool) -> None:
-    """After a build: each sign-off warning (a changed text must be seen), and one line per
-    file with placeholders."""
-    from .checks.placeholders import summary
-    from .console import note
-
-    if quiet:
-        return
-    for f in warnings:
-        if f.code.startswith("governance."):
-            note(f"warning: {f.problem}")
-    for line in summary(warnings):
-        note(f"warning: {line}")
 
 
 @review.command("approve")

@@ -157,3 +157,22 @@ def summary(report: Any, out: Any, quiet: bool, strict: bool, warnings: int) -> 
         )
     if not quiet or bad:
         click.echo(clean(line), err=bool(bad))
+
+
+def finish_build(report: Any, out: Any, quiet: bool, strict: bool) -> list[str]:
+    """What a build prints when it is done: the reading level of what it made, each sign-off
+    warning (a changed text must be seen) and one line per file with placeholders, then the
+    summary. Returns the reading-level lines (the no-op shortcut repeats them)."""
+    from .checks.placeholders import summary as placeholder_lines
+
+    readability = readability_lines(report.readability)
+    if not quiet:
+        for line in readability:
+            click.echo(line)
+        for f in report.check_warnings:
+            if f.code.startswith("governance."):
+                note(f"warning: {f.problem}")
+        for line in placeholder_lines(report.check_warnings):
+            note(f"warning: {line}")
+    summary(report, out, quiet, strict, len(report.check_warnings))
+    return readability
