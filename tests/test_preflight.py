@@ -369,3 +369,43 @@ def test_every_new_setting_is_documented() -> None:
     handout_doc = (REPO / "docs/writing-a-handout.md").read_text()
     for name in ("short_url", "label", "language"):
         assert name in Reference.model_fields and f"`{name}:`" in handout_doc, name
+
+
+def test_preflight_warnings_reach_the_manifest_gallery_and_check(make_project) -> None:
+    """A warning found on the printed pages is kept with the document: in the manifest, in the
+    gallery, and in `handouts check` after the build (the check reads the manifest)."""
+    import json
+
+    from conftest import run_cli
+
+    root = make_project()
+    assert run_cli("build", "-C", str(root), "-j", "1").code == 0
+    out = root / "output"
+    manifest = json.loads((out / "manifest.json").read_text())
+    record = manifest["documents"]["test/sample.en.leaflet.pdf"]
+    assert record["preflight"] == [] and record["fit"].startswith("11.5 pt")
+    finding = {
+        "rule": "page-fill", "severity": "warning", "page": 1, "element": "the page",
+        "message": "is only 20% filled", "hint": "add content", "bbox": [0, 0, 10, 10],
+        "crop": "",
+    }  # fmt: skip
+    record["preflight"] = [finding]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    ran = run_cli("check", "-C", str(root), "--format", "json")
+    found = [f for f in json.loads(ran.stdout)["findings"] if f["code"] == "preflight.page-fill"]
+    assert [(f["path"], f["message"], f["handout"]) for f in found] == [
+        ("output/test/sample.en.leaflet.pdf", "page 1, the page: is only 20% filled", "sample")
+    ]
+    from handouts import api
+    from handouts.gallery import write_gallery
+
+    write_gallery(out, manifest["documents"], api.open_project(root).template_dirs)
+    gallery = (out / "index.html").read_text()
+    assert "1 print warning" in gallery and "Page 1, the page: is only 20% filled" in gallery
+    (root / "content/handouts/sample.yaml").write_text(
+        (root / "content/handouts/sample.yaml").read_text().replace("Yes.", "Yes, it is.")
+    )
+    # The next build replaces the record (and its findings) with the new document's.
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert run_cli("build", "-C", str(root), "-j", "1").code == 0
+    assert "print warning" not in (out / "index.html").read_text()
