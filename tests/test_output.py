@@ -172,3 +172,28 @@ def test_html_format_writes_html_and_its_assets(tmp_path: Path) -> None:
     for name in linked:
         assert (tmp_path / "riverside" / name).is_file(), name
     assert not list(tmp_path.rglob("*.pdf"))
+
+
+def test_qr_svg_merges_modules_into_rectangles_that_cover_exactly_the_dark_ones() -> None:
+    import re
+
+    import qrcode
+
+    from handouts.qr import to_svg
+
+    code = qrcode.QRCode(border=4)
+    code.add_data("https://doi.org/10.1186/s12964-022-00959-4")
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    svg = to_svg(matrix)
+    painted = [[False] * len(matrix) for _ in matrix]
+    rects = re.findall(r"M(\d+) (\d+)h(\d+)v(\d+)h-\d+z", svg)
+    for x, y, w, h in ((int(v) for v in r) for r in rects):
+        for row in range(y, y + h):
+            for col in range(x, x + w):
+                assert not painted[row][col], "rectangles overlap"
+                painted[row][col] = True
+    assert painted == matrix
+    dark = sum(map(sum, matrix))
+    assert len(rects) < dark / 2  # far fewer drawing commands than one square per module
+    assert '<rect width="' in svg and 'fill="#FFFFFF"' in svg  # a white quiet zone
