@@ -11,18 +11,16 @@ and the parsed style sheets loaded between documents.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
-import signal
+import re
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +35,7 @@ from ..context import theme_colors
 from ..errors import HandoutsError, Problem
 from ..files import output_path, read_limited
 from ..i18n import language_name
-from ..lock import session_tempdir
-from ..models import Colors
 from ..project import LoadedBrand, LoadedHandout, Project
-from ..workers import run_job
 from . import storage
 from .events import Broker
 from .pages import PageImages
@@ -92,43 +87,12 @@ class State:
 # ---------------------------------------------------------------- the warm worker
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _init_worker(tmpdir: str) -> None:
-    """The warm worker leaves Ctrl-C to the server, keeps its temporary files in the
-    server's folder, and dies with the process that started it."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["TMPDIR"] = tmpdir
-    tempfile.tempdir = tmpdir
-
-
-def _warm_pool() -> ProcessPoolExecutor:
-    """One long-lived worker process, forked from a server that has imported WeasyPrint."""
-    methods = multiprocessing.get_all_start_methods()
-    too_deep = len(os.fsencode(tempfile.gettempdir())) + 40 > 107  # socket path limit
-    if "forkserver" in methods and not too_deep:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(
-            ["weasyprint", "pypdfium2", "handouts.render", "handouts.workers", "handouts.formats"]
-        )
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(session_tempdir(),),
-    )
-
-
 class WarmRenderer:
-    """The warm worker as an executor for api.build: recycled after RECYCLE_AFTER renders."""
+    """The warm worker (api.warm_executor) as an executor for api.build: recycled after
+    RECYCLE_AFTER renders."""
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Any = None
         self._renders = 0
         self._lock = threading.Lock()
 
@@ -138,16 +102,23 @@ class WarmRenderer:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
             if self._pool is None:
-                self._pool = _warm_pool()
+                self._pool = api.warm_executor(1)
                 self._renders = 0
             self._renders += 1
             return self._pool
 
-    def warm_up(self, job: api.Job) -> None:
-        """Render ``job`` once and drop the result: WeasyPrint, fonts and style sheets are
-        then loaded in the worker before the first preview is asked for."""
-        with contextlib.suppress(Exception):  # a failed warm-up only slows the first preview
-            self.executor().submit(run_job, job, api.Limits()).result()
+    def warm_up(self, project: Project, job: api.Job, checks: CheckReport) -> None:
+        """Render ``job`` once into a scratch folder and drop it: WeasyPrint, the fonts and
+        the style sheets are then loaded in the worker before the first preview is asked
+        for. A failed warm-up only slows the first preview down."""
+        filters = api.Filters(
+            [job.brand.id], [job.handout.id], [job.layout], [job.handout.language]
+        )
+        with contextlib.suppress(Exception), tempfile.TemporaryDirectory() as scratch:
+            request = api.BuildRequest(
+                filters, ("pdf",), out=scratch, workers=1, executor=self.executor(), wait=False
+            )
+            api.build(project, request, checks=checks)
 
     def reset(self) -> None:
         """Forget a broken worker; the next preview starts a new one."""
@@ -221,7 +192,7 @@ class Backend:
         out = api.output_dir(project)
         request = api.BuildRequest(formats=("pdf",))
         preview = api.dry_run(project, request, checks)
-        plan = api.plan(project, request.filters, request.formats)
+        plan = preview.plan
         jobs = {
             DocKey(j.brand.id, j.handout.id, j.handout.language, j.layout): j
             for j in plan.jobs
@@ -249,10 +220,14 @@ class Backend:
         """Warm the preview worker in the background (the first preview is then fast)."""
         if self._renderer is None:
             return
-        state = self.state()
-        first = next(iter(sorted(state.jobs.items())), None)
-        if first is not None:
-            self._builder.submit(self._renderer.warm_up, first[1])
+        s = self.state()
+        renderable = [
+            job
+            for _, job in sorted(s.jobs.items())
+            if getattr(s.decided.get(str(job.output)), "status", "") != "failed"
+        ]
+        if renderable:
+            self._builder.submit(self._renderer.warm_up, s.project, renderable[0], s.checks)
 
     def close(self) -> None:
         self._cancel.set()
@@ -483,11 +458,17 @@ class Backend:
         """The handout as its file says right now (not as cached), and the file's snapshot,
         so that a form and the file it will be saved over always agree."""
         path, display = self.handout_file(handout_id, language)
-        snapshot = storage.read(path)
-        problems, loaded = self._validate_handout(path, display, snapshot.text)
-        if problems or loaded is None:
-            raise HandoutsError(problems)
-        return loaded.handout, snapshot
+        for _ in range(3):
+            before = storage.read(path)
+            project = api.open_project(self.root)
+            if storage.read(path).sha256 != before.sha256:
+                continue  # written while it was loaded: read it again
+            for h in project.handouts:
+                if h.display == display:
+                    return h.handout, before
+            mine = [p for p in project.problems if str(p.path) == display]
+            raise HandoutsError(mine or [Problem(display, "this file does not load")])
+        raise HandoutsError(conflict(display).problems)
 
     def save_handout(
         self, handout_id: str, language: str, edit: storage.HandoutEdit, base_sha: str
@@ -512,33 +493,23 @@ class Backend:
         expected = path.stem.partition(".")[0]
 
         def validate(text: str) -> list[Problem]:
-            problems, loaded = self._validate_handout(path, display, text)
-            if loaded is not None and loaded.id != expected and not problems:
+            problems = api.validate_file(self.state().project, path, text)
+            if problems:
+                return problems
+            named, line = _top_level_id(text)
+            if named is not None and named != expected:
                 return [
-                    loaded.problem(
-                        ("id",),
-                        f"the id '{loaded.id}' differs from the file name '{path.name}'",
-                        "keep the id; to rename a handout, rename its file too",
+                    Problem(
+                        display,
+                        f"the id '{named}' differs from the file name '{path.name}'",
+                        line,
+                        key="id",
+                        hint="keep the id; to rename a handout, rename its file too",
                     )
                 ]
-            return problems
+            return []
 
         return validate
-
-    def _validate_handout(
-        self, path: Path, display: str, text: str
-    ) -> tuple[list[Problem], LoadedHandout | None]:
-        """Load ``text`` as the handout file ``path`` would be loaded (same name, so the
-        language comes from it as it would), with the CLI's strict loader and words."""
-        from ..project import _load_handout  # the loader of one file; see the report
-
-        with tempfile.TemporaryDirectory(dir=session_tempdir()) as folder:
-            candidate = Path(folder) / path.name
-            candidate.write_text(text, encoding="utf-8")
-            try:
-                return [], _load_handout(candidate, display)
-            except HandoutsError as exc:
-                return list(exc.problems), None
 
     def _save(
         self,
@@ -631,30 +602,9 @@ class Backend:
 
     def _brand_validator(self, path: Path, display: str) -> Callable[[str], list[Problem]]:
         def validate(text: str) -> list[Problem]:
-            return self._validate_brand(path, display, text)
+            return api.validate_file(self.state().project, path, text)
 
         return validate
-
-    def _validate_brand(self, path: Path, display: str, text: str) -> list[Problem]:
-        """Load ``text`` as the brand file, in its own folder (the logo is found there)."""
-        from ..assets import font_families
-        from ..project import _load_brand  # the loader of one file; see the report
-
-        s = self.state()
-        fd, name = tempfile.mkstemp(prefix=".brand.yaml.", suffix=".tmp", dir=path.parent)
-        candidate = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            good = {h.id for h in s.project.handouts}
-            broken = set(s.project.broken_of("handout"))
-            families = tuple(font_families(s.project.font_dirs))
-            _load_brand(candidate, display, good, broken, s.project.layouts, families)
-        except HandoutsError as exc:
-            return list(exc.problems)
-        finally:
-            candidate.unlink(missing_ok=True)
-        return []
 
     def contrast(self, brand_id: str, primary: str, accent: str) -> ContrastView:
         """The contrast check of ``brand_id`` with other colours, as `handouts check` would
@@ -693,7 +643,7 @@ class Backend:
                     )
                 ],
             )
-        with tempfile.TemporaryDirectory(dir=session_tempdir()) as folder:
+        with tempfile.TemporaryDirectory() as folder:
             probe = Path(folder) / name
             probe.write_bytes(data)
             if problem := image_problem(probe):
@@ -978,6 +928,18 @@ def _stamp(out: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
+def _top_level_id(text: str) -> tuple[str | None, int | None]:
+    """The ``id:`` a handout's text sets at its top level (text that loads), and its line."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    value = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(value, str):
+        return None, None
+    line = next((n for n, row in enumerate(text.splitlines(), 1) if re.match(r"id\s*:", row)), None)
+    return value, line
+
+
 def _brand_edit_of(b: LoadedBrand, **changes: Any) -> storage.BrandEdit:
     brand = b.brand
     contact = brand.contact.model_dump()
@@ -1031,9 +993,8 @@ def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -
     if invalid:
         return ContrastView(primary, accent, [], [], None, invalid)
     primary, accent = primary.strip().upper(), accent.strip().upper()
-    candidate = dataclasses.replace(
-        b, brand=b.brand.model_copy(update={"colors": Colors(primary=primary, accent=accent)})
-    )
+    colors = b.brand.colors.model_copy(update={"primary": primary, "accent": accent})
+    candidate = dataclasses.replace(b, brand=b.brand.model_copy(update={"colors": colors}))
     context = CheckContext(project, dt.date.today(), False, brand=candidate)
     findings = contrast_check.brand_contrast(context)
     pairs = contrast_check.printed_pairs(project, b.brand.layouts)
