@@ -14,11 +14,13 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import os
 import re
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -63,6 +65,8 @@ from .views import (
 )
 
 MAX_PDF_BYTES = 64 * 1024 * 1024
+MAX_ADDRESSES = 50  # at a time from the app; a longer list goes through the CLI's CSV
+SETTLE_S = 600  # how long sending waits for the previews queued before it
 RECYCLE_AFTER = 200  # renders before the warm worker is replaced (it grows slowly)
 
 
@@ -162,6 +166,7 @@ class Backend:
         self._state_lock = threading.Lock()
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="handouts-build")
         self._pending: set[DocKey] = set()
+        self._rendering: set[DocKey] = set()
         self._pending_lock = threading.Lock()
         self._cancel = threading.Event()
         self.build_status = BuildStatus()
@@ -312,7 +317,8 @@ class Backend:
             status, reason = "draft", "not approved for patients"
         summary = readability_summary(s.checks, h.id, h.language)
         reading, reading_ok = reading_text(summary)
-        review, review_state = self._review(h, s.reviews.get((h.id, h.language)))
+        signoff = s.reviews.get((h.id, h.language))
+        review, review_state = self._review(h, signoff)
         findings = [_finding_view(f, s.project) for f in s.checks.findings if f.concerns(job)]
         findings += preflight_views(record)
         findings += [
@@ -340,6 +346,8 @@ class Backend:
             str(record.get("built_at", "")),
             error,
             when(record.get("built_at")),
+            review_fingerprint=signoff.fingerprint.digest if signoff else "",
+            building=self.building(key),
         )
 
     def _review(self, h: LoadedHandout, status: Any) -> tuple[str, str]:
@@ -692,6 +700,196 @@ class Backend:
         except OSError:
             raise NotFound(brand_id) from None
 
+    # ------------------------------------------------------------ sign-off (docs/reviewing.md)
+
+    def approve(self, handout_id: str, language: str, by: str, note: str, seen: str) -> Any:
+        """Record a clinician's sign-off of a handout's text, as `handouts review approve`
+        does (api.approve: only the file's review block changes, the previous version is kept
+        as .bak), provided it is still the text the reviewer was shown (its fingerprint
+        ``seen``): a text changed meanwhile is never approved unseen."""
+        path, display = self.handout_file(handout_id, language)
+        project = api.open_project(self.root)
+        found = [
+            st
+            for st in api.review_status(project, self.today)
+            if (st.handout, st.language) == (handout_id, language)
+        ]
+        if found and found[0].fingerprint.digest != seen:
+            raise HandoutsError(
+                Problem(
+                    display,
+                    "the text was changed since this page was opened, so it was not approved",
+                    hint="read the leaflet again as it is now, then approve it",
+                )
+            )
+        try:
+            approval = api.approve(
+                project, handout_id, language, by=by, note=note or None, today=self.today
+            )
+        finally:
+            self.invalidate()
+        self._written[str(path)] = storage.read(path).sha256  # the watcher: our own change
+        return approval
+
+    # ------------------------------------------------------------ sending to patients
+
+    def smtp_configured(self) -> bool:
+        """Whether handouts.yaml says which mail server to send through."""
+        return self.state().project.settings.smtp is not None
+
+    def check_addresses(self, text: str) -> tuple[list[Any], list[Problem], list[str]]:
+        """The addresses typed one per line, each checked as `handouts send --to` checks it
+        (send.recipients.validate: syntax, no line break or control character, no DNS look-up),
+        with a likely typo of a mail domain noted on it; the same address twice is kept once.
+        Returns (recipients, problems, notes); a problem's place is "line N"."""
+        from ..send.recipients import validate
+
+        rows = text.replace("\r\n", "\n").split("\n")  # a lone CR stays: it is refused
+        found: list[Any] = []
+        problems: list[Problem] = []
+        notes: list[str] = []
+        seen: dict[str, str] = {}
+        filled = [(n, raw) for n, raw in enumerate(rows, 1) if raw.strip()]
+        if len(filled) > MAX_ADDRESSES:
+            problems.append(
+                Problem(
+                    "addresses",
+                    f"{len(filled)} addresses; the app sends to at most {MAX_ADDRESSES} at a time",
+                    hint="for a longer list use `handouts send --to-file patients.csv` "
+                    "(docs/sending-to-patients.md)",
+                )
+            )
+            return [], problems, notes
+        for n, raw in filled:
+            try:
+                recipient = validate(raw, f"line {n}")
+            except HandoutsError as exc:
+                problems.extend(exc.problems)
+                continue
+            first = seen.setdefault(recipient.key, recipient.where)
+            if first != recipient.where:
+                notes.append(f"line {n}: the same address as {first}; it is sent once")
+                continue
+            found.append(recipient)
+        if not found and not problems:
+            problems.append(
+                Problem("addresses", "no address was given", hint="type the patient's address")
+            )
+        return found, problems, notes
+
+    def send_plan(
+        self,
+        key: DocKey,
+        recipients: list[Any],
+        *,
+        eml_dir: Path | None = None,
+        again: bool = False,
+    ) -> Any:
+        """Everything `handouts send` checks before sending (send.prepare): the brand, the
+        layout, the mail settings and password (unless writing .eml files), the PDF built
+        and verified (a DRAFT is refused), and what was sent in the last 24 hours."""
+        from ..send import SendRequest, prepare
+
+        if self.document(key).status not in ("current", "draft"):
+            # Rendered in the warm worker first; the library then finds it up to date.
+            self.preview([key], "sending")
+            self._builder.submit(lambda: None).result(SETTLE_S)
+        request = SendRequest(key.handout, key.brand, key.layout, key.language, eml_dir, again)
+        return prepare(self.root, request, recipients)
+
+    def send_preview(
+        self, key: DocKey, recipients: list[Any], again: bool = False
+    ) -> tuple[Any, str]:
+        """The plan the confirmation shows, and why sending by email is not possible here
+        ("" when it is): mail settings missing or incomplete leave the .eml download."""
+        try:
+            return self.send_plan(key, recipients, again=again), ""
+        except HandoutsError as exc:
+            if not all(_about_smtp(p) for p in exc.problems):
+                raise
+            why = "; ".join(str(p) for p in exc.problems)
+        return self.send_plan(key, recipients, eml_dir=Path("eml"), again=again), why
+
+    def send(self, plan: Any) -> Any:
+        """Send the plan's messages, as `handouts send` does (send.deliver): one audit line
+        each in output/sent.jsonl, with the address only as an HMAC."""
+        from ..send import deliver
+
+        try:
+            return deliver(plan)
+        finally:
+            self.invalidate()
+
+    def send_eml(self, key: DocKey, recipients: list[Any]) -> tuple[bytes, str, str, Any]:
+        """The messages as `handouts send --eml` writes them (send.write_eml, with its audit
+        lines), returned as one .eml file or a .zip of several; written in a private
+        temporary folder that is removed at once, so no address stays on disk here.
+        Returns (data, file name, media type, summary)."""
+        from ..send import write_eml
+
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "messages"
+            plan = self.send_plan(key, recipients, eml_dir=target)
+            summary = write_eml(plan)
+            files = sorted(target.glob("*.eml"))
+            if len(files) == 1:
+                return files[0].read_bytes(), files[0].name, "message/rfc822", summary
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in files:
+                    archive.write(path, path.name)
+            name = f"{key.handout}.{key.language}.messages.zip"
+            return buffer.getvalue(), name, "application/zip", summary
+
+    # ------------------------------------------------------------ the web page (formats/web.py)
+
+    def web_page(
+        self, brand: str, handout: str, language: str
+    ) -> tuple[bytes, str, dict[str, bytes]]:
+        """The handout's web page for this brand and language (`handouts build --format
+        web`), built first when it is not up to date, through api.build under the output
+        folder's lock, as every build. Returns its bytes, its file name, and the files it
+        shows from beside it (the brand's logo)."""
+        s = self.state()
+        if not any((k.brand, k.handout, k.language) == (brand, handout, language) for k in s.jobs):
+            raise NotFound(f"{brand}/{handout}.{language}.html")
+        filters = api.Filters([brand], [handout], [], [language])
+        request = api.BuildRequest(filters, ("web",), workers=1)
+        report = api.build(s.project, request, checks=s.checks)
+        result = next(iter(report.results), None)
+        if result is None:
+            raise NotFound(f"{brand}/{handout}.{language}.html")
+        if result.status == "failed":
+            raise HandoutsError(result.error or result.reason)
+        path = output_path(s.out, result.output)
+        if path is None:
+            raise Refused(result.output)
+        try:
+            data = read_limited(path, MAX_PDF_BYTES)
+        except OSError:
+            raise NotFound(result.output) from None
+        extra = {}
+        logo = self.brand(brand).logo
+        if logo is not None:
+            name = f"{brand}-logo{logo.suffix.lower()}"
+            with contextlib.suppress(NotFound):
+                extra[name] = self.web_file(brand, name)[0]
+        return data, path.name, extra
+
+    def web_file(self, brand: str, name: str) -> tuple[bytes, str]:
+        """A file the web page loads from beside it (the brand's logo), from the output
+        folder only."""
+        kinds = {"svg": "image/svg+xml", "png": "image/png", "jpg": "image/jpeg"}
+        match = re.fullmatch(rf"{re.escape(brand)}-logo\.(svg|png|jpe?g)", name)
+        path = output_path(self.state().out, f"{brand}/{name}") if match else None
+        if match is None or path is None:
+            raise NotFound(name)
+        try:
+            data = read_limited(path, MAX_IMAGE_BYTES + 1)
+        except OSError:
+            raise NotFound(name) from None
+        return data, kinds.get(match.group(1).replace("jpeg", "jpg"), "image/jpeg")
+
     # ------------------------------------------------------------ for the pages
 
     def template_env(self, folder: Path) -> Any:
@@ -753,14 +951,31 @@ class Backend:
         if keys:
             self.preview(keys, why)
 
+    def building(self, key: DocKey) -> bool:
+        """Whether a preview of ``key`` is waiting or being rendered."""
+        with self._pending_lock:
+            return key in self._pending or key in self._rendering
+
     def _build_one(self, key: DocKey) -> api.Result | None:
         with self._pending_lock:
             self._pending.discard(key)
+            self._rendering.add(key)
+        event: dict[str, Any] | None = None
+        try:
+            result, event = self._render_one(key)
+        finally:
+            with self._pending_lock:
+                self._rendering.discard(key)
+            if event is not None:  # said after it is no longer "building"
+                self.events.publish("document", event)
+        return result
+
+    def _render_one(self, key: DocKey) -> tuple[api.Result | None, dict[str, Any] | None]:
+        """Build one document; its result, and the event that tells the pages about it."""
         s = self.state()
         job = s.jobs.get(key)
         if job is None:
-            self.events.publish("document", {"doc": key.output, "status": "gone"})
-            return None
+            return None, {"doc": key.output, "status": "gone"}
         filters = api.Filters([key.brand], [key.handout], [key.layout], [key.language])
         request = api.BuildRequest(
             filters,
@@ -786,24 +1001,20 @@ class Backend:
                 if isinstance(exc, HandoutsError)
                 else (f"internal error ({type(exc).__name__}: {exc}); this is a bug in handouts")
             )
-            self.events.publish("document", {"doc": key.output, "status": "failed", "error": error})
             self._failures[key.output] = (job.key, error)
-            return None
+            return None, {"doc": key.output, "status": "failed", "error": error}
         self._built(s, report)
         result = next((r for r in report.results if r.output == key.output), None)
         self._remember(job, result)
-        if result is not None:
-            self.events.publish(
-                "document",
-                {
-                    "doc": key.output,
-                    "status": result.status,
-                    "error": result.error,
-                    "sha": self._sha_on_disk(key) or "",
-                    "seconds": round(result.seconds, 3),
-                },
-            )
-        return result
+        if result is None:
+            return None, None
+        return result, {
+            "doc": key.output,
+            "status": result.status,
+            "error": result.error,
+            "sha": self._sha_on_disk(key) or "",
+            "seconds": round(result.seconds, 3),
+        }
 
     def _built(self, s: State, report: api.Report) -> None:
         """After a build: the inputs are as they were, only outputs changed. Bring the cached
@@ -926,6 +1137,14 @@ def _stamp(out: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size
+
+
+def _about_smtp(problem: Problem) -> bool:
+    """A problem with the mail settings (send/transport.py), not with the leaflet."""
+    where = str(problem.path)
+    return where.startswith("handouts.yaml smtp.") or (
+        where == "handouts.yaml" and "smtp" in problem.message
+    )
 
 
 def _top_level_id(text: str) -> tuple[str | None, int | None]:
