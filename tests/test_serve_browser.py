@@ -315,7 +315,8 @@ def test_screenshot_script_runs(browser, site, tmp_path: Path) -> None:
     shots = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shots)
     written = shots.take(site, tmp_path, browser)
-    assert {p.name for p in written} >= {"serve-library.png", "serve-editor.png"}
+    names = {"serve-library.png", "serve-editor.png", "serve-approve.png", "serve-send.png"}
+    assert {p.name for p in written} >= names
     for path in written:
         assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 20_000
 
