@@ -977,6 +977,13 @@ def test_approving_needs_a_name_next_to_its_field_and_writes_nothing(serve) -> N
     assert "say who approved the text" in html[error_at : html.index("</p>", error_at)]
     assert 'aria-invalid="true"' in html[field_at : field_at + 300]
     assert path.read_bytes() == before
+    # a character that cannot be kept in the file: the loader's words, next to the field
+    r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "Dr\x07 A. Rivera"})
+    assert r.status_code == 422
+    error_at = r.text.index('id="f-approve-by-error-1"')
+    assert "invisible control character (U+0007 BEL)" in r.text[error_at : error_at + 400]
+    assert 'id="f-approve-by-error-2"' not in r.text  # said once, not once per place
+    assert path.read_bytes() == before
 
 
 def test_a_text_changed_since_the_page_was_shown_is_not_approved(serve) -> None:

@@ -450,10 +450,11 @@ class App:
                 return self._refused(request, str(exc))
             except HandoutsError as exc:
                 for p in exc.problems:
-                    if str(p.path) == "--by":
-                        form.errors.setdefault("f-approve-by", []).append(p)
-                    else:
+                    fid = _approve_field(p)
+                    if not fid:
                         form.general.append(p)
+                    elif p.message not in [q.message for q in form.errors.get(fid, [])]:
+                        form.errors.setdefault(fid, []).append(p)
             else:
                 keys = await run_in_threadpool(self.backend.documents_of, handout, lang)
                 if key in keys:
@@ -1113,6 +1114,16 @@ _PLACEHOLDER = (
     '<rect width="170" height="220" fill="#F3F4F6"/><text x="85" y="112" text-anchor="middle" '
     'font-family="sans-serif" font-size="13" fill="#4B5563">Not built yet</text></svg>'
 )
+
+
+def _approve_field(problem: Problem) -> str:
+    """The approve form's field a problem from the sign-off is about ("" for none): the name
+    (``--by``, or what was written as ``reviewed_by``), or the note."""
+    if str(problem.path) == "--by" or problem.key.endswith("reviewed_by"):
+        return "f-approve-by"
+    if problem.key.endswith(".note"):
+        return "f-approve-note"
+    return ""
 
 
 def _send_line(recipient: Any, choices: dict[int, str]) -> SendLine:

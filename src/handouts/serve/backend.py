@@ -793,7 +793,8 @@ class Backend:
         if self.document(key).status not in ("current", "draft"):
             # Rendered in the warm worker first; the library then finds it up to date.
             self.preview([key], "sending")
-            self._builder.submit(lambda: None).result(SETTLE_S)
+            with contextlib.suppress(TimeoutError):  # else the library builds it itself
+                self._builder.submit(lambda: None).result(SETTLE_S)
         request = SendRequest(key.handout, key.brand, key.layout, key.language, eml_dir, again)
         return prepare(self.root, request, recipients)
 
