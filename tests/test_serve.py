@@ -965,6 +965,7 @@ def test_approving_in_the_app_signs_off_the_text_and_the_draft_mark_goes(serve) 
 
 def test_approving_needs_a_name_next_to_its_field_and_writes_nothing(serve) -> None:
     s = serve()
+    build_project(s.root)
     path = s.root / "content/handouts/sample.yaml"
     before = path.read_bytes()
     r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "   "})
@@ -986,18 +987,40 @@ def test_approving_needs_a_name_next_to_its_field_and_writes_nothing(serve) -> N
     assert path.read_bytes() == before
 
 
-def test_a_text_changed_since_the_page_was_shown_is_not_approved(serve) -> None:
+def test_only_the_text_printed_in_the_pages_shown_is_approved(serve) -> None:
+    """The form carries the fingerprint its build recorded for the pages on the screen: a
+    text changed since they were made (or never made into a leaflet) is never approved."""
     s = serve()
-    form = approve_form(s)
     path = s.root / "content/handouts/sample.yaml"
+    unbuilt = s.client.get("/doc/test/sample/en/leaflet").text
+    assert "This leaflet has not been made yet" in unbuilt
+    r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "Dr A. Rivera, GP"})
+    assert r.status_code == 422 and "its text cannot have been read" in r.text
+    build_project(s.root)
+    s.backend.invalidate()
+    form = approve_form(s)
+    record = json.loads((s.root / "output/manifest.json").read_text())["documents"][PDF]
+    assert form["fingerprint"] == record["fingerprint"]
     path.write_text(path.read_text().replace("Yes.", "Yes, always."), encoding="utf-8")
+    s.backend.invalidate()
     changed = path.read_bytes()
+    page = s.client.get("/doc/test/sample/en/leaflet").text
+    assert sha_field(page, "fingerprint") == form["fingerprint"]  # the pages are still old
+    assert "The pages shown are from the last build" in page
     r = s.post("/edit/sample/en/approve", {**form, "by": "Dr A. Rivera, GP"})
     assert r.status_code == 422
-    assert "the text was changed since this page was opened, so it was not approved" in r.text
+    assert "the text was changed since the pages shown were made, so it was not" in r.text
     assert path.read_bytes() == changed
     forged = s.post("/edit/sample/en/approve", {**form, "fingerprint": "x", "by": "Dr B"})
     assert forged.status_code == 422 and path.read_bytes() == changed
+    build_project(s.root)  # made again and read: now it can be approved
+    s.backend.invalidate()
+    r = s.post(
+        "/edit/sample/en/approve",
+        {**approve_form(s), "by": "Dr A. Rivera, GP"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "reviewed_by: Dr A. Rivera, GP" in path.read_text()
 
 
 TRANSLATED = {

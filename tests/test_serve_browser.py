@@ -278,7 +278,13 @@ def test_the_app_is_usable_by_keyboard_alone(page, site) -> None:
     page.keyboard.press("Tab")
     assert focus_info(page)["id"] == "f-q"  # straight to the search, past the menu
     page.keyboard.type("terapia")
-    page.wait_for_function("() => document.querySelectorAll('.cards > li').length === 2")
+    # the list is swapped in when the last search has come back (an earlier one, sent on a
+    # pause in the typing, must not replace it under the focus)
+    page.wait_for_function(
+        """() => location.search.includes('q=terapia')
+            && document.querySelectorAll('.cards > li').length === 2
+            && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"""
+    )
     # Tab on to the first document's title and open it with Enter
     for _ in range(12):
         page.keyboard.press("Tab")

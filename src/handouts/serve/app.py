@@ -279,7 +279,7 @@ class App:
                 "Approved. The sign-off is recorded in the handout's file; its leaflets are "
                 "being made again, and the pages below update by themselves."
             )
-        return await self._document(request, key, message=message)
+        return await self._document(request, key, message=message, just_approved=bool(message))
 
     async def _document(
         self,
@@ -289,14 +289,15 @@ class App:
         approve: ApproveForm | None = None,
         message: str = "",
         status: int = 200,
+        just_approved: bool = False,
     ) -> Response:
         try:
             row = await run_in_threadpool(self.backend.document, key)
             pages = await run_in_threadpool(self._pages_of, key, row)
         except NotFound:
             return self.not_found(request, "This document")
-        form = approve or ApproveForm(fingerprint=row.review_fingerprint)
-        form.fingerprint = form.fingerprint or row.review_fingerprint
+        form = approve or ApproveForm()
+        form.fingerprint = row.review_fingerprint  # of the text the pages shown print
         return self.page(
             request,
             "document.html",
@@ -307,6 +308,7 @@ class App:
             pages=pages,
             approve=form,
             message=message,
+            just_approved=just_approved,
             web_url=f"/web/{key.brand}/{key.handout}.{key.language}.html",
             watch=[row.output],
         )

@@ -317,8 +317,7 @@ class Backend:
             status, reason = "draft", "not approved for patients"
         summary = readability_summary(s.checks, h.id, h.language)
         reading, reading_ok = reading_text(summary)
-        signoff = s.reviews.get((h.id, h.language))
-        review, review_state = self._review(h, signoff)
+        review, review_state = self._review(h, s.reviews.get((h.id, h.language)))
         findings = [_finding_view(f, s.project) for f in s.checks.findings if f.concerns(job)]
         findings += preflight_views(record)
         findings += [
@@ -346,7 +345,7 @@ class Backend:
             str(record.get("built_at", "")),
             error,
             when(record.get("built_at")),
-            review_fingerprint=signoff.fingerprint.digest if signoff else "",
+            review_fingerprint=_printed_fingerprint(record),
             building=self.building(key),
         )
 
@@ -705,9 +704,18 @@ class Backend:
     def approve(self, handout_id: str, language: str, by: str, note: str, seen: str) -> Any:
         """Record a clinician's sign-off of a handout's text, as `handouts review approve`
         does (api.approve: only the file's review block changes, the previous version is kept
-        as .bak), provided it is still the text the reviewer was shown (its fingerprint
-        ``seen``): a text changed meanwhile is never approved unseen."""
+        as .bak), provided the text is still the one printed in the pages the reviewer read
+        (``seen``: the fingerprint the build recorded for them): a text changed since they
+        were made is never approved unread."""
         path, display = self.handout_file(handout_id, language)
+        if not seen:
+            raise HandoutsError(
+                Problem(
+                    display,
+                    "this leaflet has not been made yet, so its text cannot have been read",
+                    hint="press Build now, read the pages, then approve",
+                )
+            )
         project = api.open_project(self.root)
         found = [
             st
@@ -718,8 +726,9 @@ class Backend:
             raise HandoutsError(
                 Problem(
                     display,
-                    "the text was changed since this page was opened, so it was not approved",
-                    hint="read the leaflet again as it is now, then approve it",
+                    "the text was changed since the pages shown were made, so it was not approved",
+                    hint="wait for the leaflet to be made again (or press Build now), read it "
+                    "as it is now, then approve it",
                 )
             )
         try:
@@ -1138,6 +1147,13 @@ def _stamp(out: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size
+
+
+def _printed_fingerprint(record: dict[str, Any]) -> str:
+    """The fingerprint of the text a built PDF prints, as its manifest record says (data from
+    disk: anything but a SHA-256 in hex is ignored)."""
+    value = record.get("fingerprint")
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) else ""
 
 
 def _about_smtp(problem: Problem) -> bool:

@@ -89,7 +89,7 @@ class DocRow:
     built_at: str
     error: str = ""
     built_label: str = ""
-    review_fingerprint: str = ""  # of the text the page shows: what an approval signs off
+    review_fingerprint: str = ""  # of the text its built PDF prints: what a reader approves
     building: bool = False  # a preview of it is waiting or being rendered
 
     @property
@@ -137,7 +137,7 @@ class SaveOutcome:
 @dataclass
 class ApproveForm:
     """The sign-off form on a document's page: who approves, an optional note, and the
-    fingerprint of the text the reviewer was shown."""
+    fingerprint of the text printed in the pages the reviewer was shown."""
 
     by: str = ""
     note: str = ""
