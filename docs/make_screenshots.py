@@ -1,10 +1,12 @@
-"""Pictures of the web app for the README, taken from a real browser (Debian's chromium,
-driven by Playwright): the library, and the editor beside its live preview.
+"""Pictures of the web app for the README and docs/for-staff.md, taken from a real browser
+(Debian's chromium, driven by Playwright): the library, the editor beside its live preview, a
+leaflet's page with its sign-off form, and the confirmation before sending to a patient.
 
     .venv/bin/python docs/make_screenshots.py        # writes docs/images/serve-*.png
 
 Builds the example content into a temporary copy, serves it on a free loopback port and
-photographs it at 1280 x 800 (and the library at 390 px, as on a phone).
+photographs it at 1280 x 800 (and the library at 390 px, as on a phone). The copy has mail
+settings (never used: nothing is sent) so that the confirmation shows the Send button.
 """
 
 from __future__ import annotations
@@ -69,6 +71,20 @@ def take(server, out: Path, browser=None) -> list[Path]:
     page.focus("#f-questions-2-answer")
     written.append(out / "serve-editor.png")
     page.screenshot(path=written[-1])
+    brand = next(k.brand for k in server.app.backend.documents_of(handout.id, handout.language))
+    document = f"{server.url}/doc/{brand}/{handout.id}/{handout.language}/leaflet"
+    page.goto(document)
+    _loaded(page, "#pages img")
+    page.evaluate("document.querySelector('.doc-side').scrollIntoView({block: 'start'})")
+    page.fill("#f-approve-by", "Dr A. Rivera, medical director")
+    written.append(out / "serve-approve.png")
+    page.screenshot(path=written[-1])
+    page.goto(document + "/send")
+    page.fill("#f-send-to", "maria.lopez@example.com")
+    page.click("button[value=check]")
+    page.wait_for_selector(".confirm-facts")
+    written.append(out / "serve-send.png")
+    page.screenshot(path=written[-1])
     context.close()
     phone = browser.new_context(viewport={"width": 390, "height": 844})
     page = phone.new_page()
@@ -91,6 +107,11 @@ def main() -> None:
         for name in ("content", "templates", "fonts"):
             if (ROOT / name).is_dir():
                 shutil.copytree(ROOT / name, project / name)
+        settings = (ROOT / "handouts.yaml").read_text(encoding="utf-8")
+        (project / "handouts.yaml").write_text(
+            settings + "smtp:\n  host: 127.0.0.1\n  port: 2525\n  security: none\n",
+            encoding="utf-8",
+        )
         report = api.build(api.open_project(project).raise_for_problems(), api.BuildRequest())
         if report.failed:
             sys.exit(f"make_screenshots: {report.failed[0].label}: {report.failed[0].error}")

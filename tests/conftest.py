@@ -168,3 +168,16 @@ def copy_repo_project(dest: Path) -> Path:
     for name in ("content", "templates", "fonts"):
         shutil.copytree(REPO / name, dest / name)
     return dest
+
+
+@pytest.fixture(scope="session")
+def browser(request: pytest.FixtureRequest) -> object:
+    """Debian's chromium through Playwright, one per test process (tests/browser.py): the
+    test is skipped, saying why, when there is none; failed under
+    HANDOUTS_BROWSER_TESTS=required."""
+    import browser as harness
+
+    opened = harness.launched()
+    launched = opened.__enter__()
+    request.addfinalizer(lambda: opened.__exit__(None, None, None))
+    return launched

@@ -105,3 +105,31 @@ def test_the_cli_reaches_the_library_only_through_the_api() -> None:
     allowed |= {"serve"}  # the web app: another front end, imported only by `handouts serve`
     used = {name for name, _ in _imports(SRC / "cli.py")} - {"cli"}
     assert used <= allowed, used - allowed
+
+
+def test_the_web_app_reaches_the_library_through_the_api_and_no_private_name() -> None:
+    """serve/ is a front end: it calls the library through api.py (and sending through send/),
+    and uses otherwise only helpers that do no work of their own. It never borrows a private
+    name (a loader's internals, a worker's set-up): what it needs is in the API."""
+    allowed = {"api", "send", "errors", "i18n", "checks"}  # as the CLI
+    allowed |= {"project"}  # its public types only (LoadedHandout, LoadedBrand, Project)
+    allowed |= {"files", "manifest"}  # reading what a build wrote, confined to the output
+    allowed |= {"assets"}  # the logo rules the CLI applies, the built-in fonts
+    allowed |= {"render", "context"}  # the one Jinja environment; the brand's derived colours
+    used: dict[str, list[str]] = {}
+    private = []
+    for path in sorted((SRC / "serve").rglob("*.py")):
+        for name, line in _imports(path):
+            if name not in ("serve", "handouts"):
+                used.setdefault(name, []).append(f"{path.relative_to(SRC)}:{line}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level > 1 or node.level == 0):
+                if node.level == 0 and not (node.module or "").startswith("handouts"):
+                    continue
+                private += [
+                    f"{path.relative_to(SRC)}:{node.lineno} imports {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and a.name != "__version__"
+                ]
+    assert {k: v for k, v in used.items() if k not in allowed} == {}
+    assert private == []

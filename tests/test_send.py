@@ -932,45 +932,36 @@ def _luminance(rgb: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
-def test_html_body_fits_a_small_phone_and_reads_in_dark_mode(project, smtp_server) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+def test_html_body_fits_a_small_phone_and_reads_in_dark_mode(project, smtp_server, browser) -> None:
     server = Recorder()
     configure(project, smtp_server(server))
     assert send(project, "--to", PATIENT, "--lang", "es", "--yes").code == 0
     html = _html_with_inline_images(server.received[0].message)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-        try:
-            for width in (320, 1024):
-                for scheme in ("light", "dark"):
-                    context = browser.new_context(
-                        viewport={"width": width, "height": 900}, color_scheme=scheme
-                    )
-                    page = context.new_page()
-                    page.set_content(html, wait_until="load")
-                    scroll = page.evaluate("document.documentElement.scrollWidth")
-                    assert scroll <= width, (width, scheme, scroll)
-                    logo = page.locator("img").first
-                    assert logo.evaluate("i => i.complete && i.naturalWidth > 0")
-                    colours = page.evaluate(
-                        """() => {
-                          const text = document.querySelector('h1');
-                          const cell = text.closest('td');
-                          const card = cell.closest('table.card');
-                          return [getComputedStyle(text).color,
-                                  getComputedStyle(card).backgroundColor];
-                        }"""
-                    )
-                    light, dark = sorted(_luminance(c) for c in colours)[::-1]
-                    assert (light + 0.05) / (dark + 0.05) >= 7, (scheme, colours)
-                    text_is_light = _luminance(colours[0]) > 0.5
-                    assert text_is_light == (scheme == "dark"), (scheme, colours)
-                    context.close()
-        finally:
-            browser.close()
+    for width in (320, 1024):
+        for scheme in ("light", "dark"):
+            context = browser.new_context(
+                viewport={"width": width, "height": 900}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.set_content(html, wait_until="load")
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, (width, scheme, scroll)
+            logo = page.locator("img").first
+            assert logo.evaluate("i => i.complete && i.naturalWidth > 0")
+            colours = page.evaluate(
+                """() => {
+                  const text = document.querySelector('h1');
+                  const cell = text.closest('td');
+                  const card = cell.closest('table.card');
+                  return [getComputedStyle(text).color,
+                          getComputedStyle(card).backgroundColor];
+                }"""
+            )
+            light, dark = sorted(_luminance(c) for c in colours)[::-1]
+            assert (light + 0.05) / (dark + 0.05) >= 7, (scheme, colours)
+            text_is_light = _luminance(colours[0]) > 0.5
+            assert text_is_light == (scheme == "dark"), (scheme, colours)
+            context.close()
 
 
 def test_clinic_names_are_text_in_the_subject_and_escaped_in_the_html(project, smtp_server) -> None:

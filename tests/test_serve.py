@@ -6,7 +6,10 @@ and the output folder's lock, with real renders and real PDFs."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import difflib
+import email
+import email.policy
 import http.client
 import json
 import os
@@ -33,6 +36,7 @@ from handouts.lock import output_lock
 from handouts.serve import create_app, run, storage
 from handouts.serve.security import CSP, DEFAULT_BODY_CAP, UPLOAD_BODY_CAP
 from handouts.serve.thread import ServerThread
+from test_send import Recorder, _BoundController  # the send tests' SMTP server
 
 from conftest import BRAND, HANDOUT, REPO, build_project, pdf_text, run_cli
 
@@ -909,14 +913,429 @@ def test_build_all_waits_for_a_cli_build_holding_the_output_lock(serve) -> None:
     assert "Up to date" in s.client.get("/").text
 
 
-def test_approve_and_send_are_placeholders_that_say_so(serve) -> None:
-    s = serve()
-    for url in ("/edit/sample/en/approve", "/doc/test/sample/en/leaflet/send"):
-        r = s.post(url)
-        assert r.status_code == 501 and "not available yet" in r.text
+# ---------------------------------------------------------------- sign-off (approve)
+
+
+DRAFTS = {"handouts.yaml": "example: true\nrequire_approval: true\n"}
+PDF = "test/sample.en.leaflet.pdf"
+
+
+def approve_form(s: Served, url: str = "/doc/test/sample/en/leaflet") -> dict:
+    page = s.client.get(url).text
+    return {"fingerprint": sha_field(page, "fingerprint"), "back": "test/leaflet"}
+
+
+def test_approving_in_the_app_signs_off_the_text_and_the_draft_mark_goes(serve) -> None:
+    s = serve(DRAFTS)
+    build_project(s.root)
+    s.backend.invalidate()
+    assert "DRAFT" in pdf_text(pdf_path(s.root).read_bytes())
     page = s.client.get("/doc/test/sample/en/leaflet").text
-    assert "Approve for patients</button>" in page and "Send to a patient</button>" in page
-    assert page.count("disabled aria-describedby") == 2
+    status = api.review_status(api.open_project(s.root))[0]
+    assert status.draft and status.describe()[1:] in page  # the CLI's words, capitalised
+    assert '<label for="f-approve-by">Name, role</label>' in page
+    path = s.root / "content/handouts/sample.yaml"
+    before = path.read_text()
+    r = s.post(
+        "/edit/sample/en/approve",
+        {**approve_form(s), "by": "  Dr A.  Rivera, GP ", "note": "Checked the doses."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/doc/test/sample/en/leaflet?approved=1#approve"
+    after = path.read_text()
+    today = dt.date.today()
+    assert f"reviewed_on: {today}" in after and "reviewed_by: Dr A. Rivera, GP" in after
+    assert "note: Checked the doses." in after
+    assert (path.parent / "sample.yaml.bak").read_text() == before
+    # the same sign-off as `handouts review approve`: the CLI now calls it approved
+    ran = run_cli("review", "status", "-C", str(s.root))
+    assert "sample (en)  approved" in ran.stdout, ran
+    assert s.backend.changed_elsewhere([str(path)]) == []  # the watcher knows it is ours
+    # the leaflet is made again, without the DRAFT mark
+    wait_until(
+        lambda: "DRAFT" not in pdf_text(pdf_path(s.root).read_bytes()), "the approved leaflet"
+    )
+    wait_until(lambda: not s.backend.building(s.backend.documents_of("sample", "en")[0]), "idle")
+    shown = s.client.get("/doc/test/sample/en/leaflet?approved=1").text
+    assert "Approved. The sign-off is recorded" in shown
+    assert f"Approved (version 3, {today} by Dr A. Rivera, GP)" in shown
+    assert "badge-draft" not in s.client.get("/").text
+
+
+def test_approving_needs_a_name_next_to_its_field_and_writes_nothing(serve) -> None:
+    s = serve()
+    build_project(s.root)
+    path = s.root / "content/handouts/sample.yaml"
+    before = path.read_bytes()
+    r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "   "})
+    assert r.status_code == 422
+    html = r.text
+    label_at = html.index('<label for="f-approve-by"')
+    error_at = html.index('id="f-approve-by-error-1"')
+    field_at = html.index('id="f-approve-by"')
+    assert label_at < error_at < field_at  # between the label and the box
+    assert "say who approved the text" in html[error_at : html.index("</p>", error_at)]
+    assert 'aria-invalid="true"' in html[field_at : field_at + 300]
+    assert path.read_bytes() == before
+    # a character that cannot be kept in the file: the loader's words, next to the field
+    r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "Dr\x07 A. Rivera"})
+    assert r.status_code == 422
+    error_at = r.text.index('id="f-approve-by-error-1"')
+    assert "invisible control character (U+0007 BEL)" in r.text[error_at : error_at + 400]
+    assert 'id="f-approve-by-error-2"' not in r.text  # said once, not once per place
+    assert path.read_bytes() == before
+
+
+def test_only_the_text_printed_in_the_pages_shown_is_approved(serve) -> None:
+    """The form carries the fingerprint its build recorded for the pages on the screen: a
+    text changed since they were made (or never made into a leaflet) is never approved."""
+    s = serve()
+    path = s.root / "content/handouts/sample.yaml"
+    unbuilt = s.client.get("/doc/test/sample/en/leaflet").text
+    assert "This leaflet has not been made yet" in unbuilt
+    r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "Dr A. Rivera, GP"})
+    assert r.status_code == 422 and "its text cannot have been read" in r.text
+    build_project(s.root)
+    s.backend.invalidate()
+    form = approve_form(s)
+    record = json.loads((s.root / "output/manifest.json").read_text())["documents"][PDF]
+    assert form["fingerprint"] == record["fingerprint"]
+    path.write_text(path.read_text().replace("Yes.", "Yes, always."), encoding="utf-8")
+    s.backend.invalidate()
+    changed = path.read_bytes()
+    page = s.client.get("/doc/test/sample/en/leaflet").text
+    assert sha_field(page, "fingerprint") == form["fingerprint"]  # the pages are still old
+    assert "The pages shown are from the last build" in page
+    r = s.post("/edit/sample/en/approve", {**form, "by": "Dr A. Rivera, GP"})
+    assert r.status_code == 422
+    assert "the text was changed since the pages shown were made, so it was not" in r.text
+    assert path.read_bytes() == changed
+    forged = s.post("/edit/sample/en/approve", {**form, "fingerprint": "x", "by": "Dr B"})
+    assert forged.status_code == 422 and path.read_bytes() == changed
+    build_project(s.root)  # made again and read: now it can be approved
+    s.backend.invalidate()
+    r = s.post(
+        "/edit/sample/en/approve",
+        {**approve_form(s), "by": "Dr A. Rivera, GP"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "reviewed_by: Dr A. Rivera, GP" in path.read_text()
+
+
+TRANSLATED = {
+    "content/brands/test/brand.yaml": BRAND + "languages: [en, es]\n",
+    "content/handouts/sample.es.yaml": HANDOUT.replace("language: en", "language: es")
+    .replace("Sample Handout", "Folleto de prueba")
+    .replace(
+        "closing:",
+        "translation:\n  source_language: en\n  translated_by: Test team\n"
+        "  translated_on: 2026-10-02\nclosing:",
+    ),
+}
+
+
+def test_review_state_is_shown_in_the_cli_s_words(serve) -> None:
+    """Changed since approval (which questions), a translation out of date, overdue: on the
+    library, the document and the editor, as `handouts review status` says it."""
+    s = serve(TRANSLATED, today=dt.date(2028, 1, 1))
+    project = api.open_project(s.root)
+    api.approve(project, "sample", "en", by="Dr A", on=dt.date(2026, 11, 1))
+    api.approve(api.open_project(s.root), "sample", "es", by="Dra B", on=dt.date(2026, 11, 1))
+    path = s.root / "content/handouts/sample.yaml"
+    path.write_text(path.read_text().replace("Yes.", "Yes, always."), encoding="utf-8")
+    s.backend.invalidate()
+    found = {st.language: st for st in api.review_status(api.open_project(s.root), s.backend.today)}
+    en, es = found["en"].describe(), found["es"].describe()
+    assert "changed since it was approved on 2026-11-01 (version 3): question 2" in en
+    assert "overdue" in en and "translation out of date" in es
+    library = s.client.get("/").text
+    document = s.client.get("/doc/test/sample/es/leaflet").text
+    editor = s.client.get("/edit/sample/en").text
+    for html, text in ((library, en), (library, es), (document, es), (editor, en)):
+        assert text[1:] in html.replace("&#39;", "'"), text
+
+
+# ---------------------------------------------------------------- sending to a patient
+
+PATIENT = "jane.doe@example.com"
+
+
+@pytest.fixture
+def mail_server() -> Iterator[Callable[[Recorder], int]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, as in tests/test_send.py): ``start(recorder)
+    -> port``; stopped after the test."""
+    started = []
+
+    def start(recorder: Recorder) -> int:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        controller = _BoundController(recorder, sock)
+        controller.start()
+        started.append(controller)
+        return sock.getsockname()[1]
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+MAIL_BRAND = BRAND + "email:\n  from_address: handouts@clinic.example.com\n"
+
+
+def mail_files(port: int | None, extra: str = "") -> dict:
+    settings = "example: true\n" + extra
+    if port is not None:
+        settings += f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: none\n  rate: 6000\n"
+    return {"content/brands/test/brand.yaml": MAIL_BRAND, "handouts.yaml": settings}
+
+
+SEND = "/doc/test/sample/en/leaflet/send"
+
+
+def every_file_text(root: Path) -> str:
+    chunks = []
+    for path in root.rglob("*"):
+        chunks.append(str(path))
+        if path.is_file():
+            chunks.append(path.read_bytes().decode("latin-1"))
+    return "\n".join(chunks)
+
+
+def test_sending_from_the_app_delivers_the_pdf_and_keeps_no_address(
+    serve, mail_server, caplog
+) -> None:
+    caplog.set_level("DEBUG")
+    server = Recorder()
+    s = serve(mail_files(mail_server(server)))
+    assert "Before you send" in s.client.get(SEND).text
+    check = s.post(SEND, {"action": "check", "to": f"  {PATIENT}  \n\n"})
+    assert check.status_code == 200, check.text
+    confirm = check.text
+    # the CLI's confirmation: the address in full, to read back; handout, language, attachment
+    assert f'<span class="address">{PATIENT}</span>' in confirm
+    assert "sample (Test Clinic, leaflet)" in confirm and "en (English)" in confirm
+    kb = round(pdf_path(s.root).stat().st_size / 1024)  # built before the confirmation
+    assert f"Sample Handout - Test Clinic.pdf ({kb} KB)" in confirm
+    assert server.received == []
+    # the consent box is required
+    refused = s.post(SEND, {"action": "send", "to": PATIENT})
+    assert refused.status_code == 422 and 'id="f-send-consent-error-1"' in refused.text
+    assert server.received == []
+    sent = s.post(SEND, {"action": "send", "to": PATIENT, "consent": "yes"})
+    assert sent.status_code == 200, sent.text
+    assert "1 sent." in sent.text and "j***@e***.com (line 1)" in sent.text
+    assert PATIENT not in sent.text  # the result shows it masked, as the CLI does
+    (got,) = server.received
+    assert got.rcpt_tos == [PATIENT]
+    attachment = next(got.message.iter_attachments())
+    assert attachment.get_filename() == "Sample Handout - Test Clinic.pdf"
+    assert attachment.get_content() == pdf_path(s.root).read_bytes()
+    (line,) = (s.root / "output/sent.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["event"] == "sent" and record["recipient"].startswith("hmac-sha256:")
+    assert PATIENT not in every_file_text(s.root) and PATIENT.split("@")[0] not in line
+    # the same leaflet to the same address within a day: skipped, as the CLI does
+    again = s.post(SEND, {"action": "check", "to": PATIENT}).text
+    assert "Already sent to" in again and "so it is skipped" in again
+    skipped = s.post(SEND, {"action": "send", "to": PATIENT, "consent": "yes"}).text
+    assert "0 sent, 1 skipped." in skipped and "already sent" in skipped
+    assert len(server.received) == 1
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")]
+    assert ours and not [m for m in ours if PATIENT in m]  # (mail.log: the test server's)
+
+
+def test_a_likely_typo_is_asked_about_before_anything_is_sent(serve, mail_server) -> None:
+    server = Recorder()
+    s = serve(mail_files(mail_server(server)))
+    typed = "jane.doe@gmial.com"
+    asked = s.post(SEND, {"action": "check", "to": typed})
+    assert asked.status_code == 200
+    assert "ends in “gmial.com”. Did you mean “gmail.com”?" in asked.text
+    assert "Yes: send to" in asked.text and server.received == []
+    unanswered = s.post(SEND, {"action": "send", "to": typed, "consent": "yes"})
+    assert unanswered.status_code == 422
+    assert "choose what to do with this address" in unanswered.text
+    assert server.received == []
+    fixed = s.post(SEND, {"action": "check", "to": typed, "typo-1": "fix"}).text
+    assert '<span class="address">jane.doe@gmail.com</span>' in fixed
+    s.post(SEND, {"action": "send", "to": typed, "typo-1": "keep", "consent": "yes"})
+    assert server.received[0].rcpt_tos == [typed]  # kept as typed, on purpose
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        f"{PATIENT}\rBcc: someone@example.org",
+        f"{PATIENT}\x0bBcc: someone@example.org",
+        "Jane <jane.doe@example.com>, someone@example.org",
+    ],
+)
+def test_header_injection_is_refused_and_nothing_is_sent(serve, mail_server, typed) -> None:
+    server = Recorder()
+    s = serve(mail_files(mail_server(server)))
+    for action in ("check", "send"):
+        r = s.post(SEND, {"action": action, "to": typed, "consent": "yes"})
+        assert r.status_code == 422, r.text
+        assert 'id="f-send-to-error-1"' in r.text
+    assert server.received == []
+    assert not (s.root / "output/sent.jsonl").exists()
+
+
+def test_a_draft_is_never_sent_from_the_app(serve, mail_server) -> None:
+    server = Recorder()
+    s = serve(mail_files(mail_server(server), "require_approval: true\n"))
+    build_project(s.root)
+    assert "This leaflet is a DRAFT" in s.client.get(SEND).text
+    for action in ("check", "send"):
+        r = s.post(SEND, {"action": action, "to": PATIENT, "consent": "yes"})
+        assert r.status_code == 422
+        assert "is a DRAFT, not approved for patients, so it was not sent" in r.text
+        assert "Approve the text on the leaflet" in r.text
+    assert server.received == []
+
+
+def test_without_mail_settings_the_message_is_offered_as_an_eml_file(serve) -> None:
+    s = serve(mail_files(None))
+    confirm = s.post(SEND, {"action": "check", "to": PATIENT}).text
+    assert "Sending by email is not set up on this computer" in confirm
+    assert 'value="send"' not in confirm and 'value="eml"' in confirm
+    r = s.post(SEND, {"action": "eml", "to": PATIENT, "consent": "yes"})
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="sample.en.eml"'
+    assert r.headers["cache-control"] == "no-store"
+    message = email.message_from_bytes(r.content, policy=email.policy.default)
+    assert message["To"] == PATIENT
+    attachment = next(message.iter_attachments())
+    assert attachment.get_content() == pdf_path(s.root).read_bytes()
+    (record,) = [json.loads(x) for x in (s.root / "output/sent.jsonl").read_text().splitlines()]
+    assert record["event"] == "eml" and PATIENT not in json.dumps(record)
+    assert PATIENT not in every_file_text(s.root)  # the .eml was written, read, removed
+
+
+def test_mail_server_refusals_and_missing_passwords_are_explained(
+    serve, mail_server, monkeypatch
+) -> None:
+    server = Recorder(answers=["554 5.7.1 Message rejected for policy reasons"])
+    s = serve(mail_files(mail_server(server)))
+    r = s.post(SEND, {"action": "send", "to": PATIENT, "consent": "yes"})
+    assert r.status_code == 502
+    assert "Not everything was sent" in r.text
+    assert "Stopped: the mail server answered 554 5.7.1 Message rejected" in r.text
+    assert "0 sent, 1 failed." in r.text and PATIENT not in r.text
+    monkeypatch.delenv("CLINIC_SMTP_PASSWORD", raising=False)
+    settings = s.root / "handouts.yaml"
+    settings.write_text(
+        settings.read_text() + "  username: handouts\n  password_env: CLINIC_SMTP_PASSWORD\n",
+        encoding="utf-8",
+    )
+    s.backend.invalidate()
+    confirm = s.post(SEND, {"action": "check", "to": PATIENT}).text
+    assert "the environment variable CLINIC_SMTP_PASSWORD is not set" in confirm
+    assert 'value="send"' not in confirm and ".eml file" in confirm
+
+
+# ---------------------------------------------------------------- the web page
+
+
+def test_the_web_page_is_built_on_demand_and_served_under_its_own_policy(serve) -> None:
+    import io
+    import zipfile
+
+    s = serve()
+    page = s.client.get("/doc/test/sample/en/leaflet").text
+    assert 'href="/web/test/sample.en.html"' in page
+    r = s.client.get("/web/test/sample.en.html")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    built = s.root / "output/test/sample.en.html"
+    assert r.content == built.read_bytes()  # built through the library, into output/
+    assert '"@type": "FAQPage"' in r.text and "Sample Handout" in r.text
+    policy = r.headers["content-security-policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy
+    logo = s.client.get("/web/test/test-logo.svg")
+    assert logo.status_code == 200 and logo.content == (built.parent / "test-logo.svg").read_bytes()
+    assert 'src="test-logo.svg"' in r.text  # found beside the page
+    records = json.loads((s.root / "output/manifest.json").read_text())["documents"]
+    assert records["test/sample.en.html"]["sha256"] == sha_of(built)
+    zipped = zipfile.ZipFile(
+        io.BytesIO(s.client.get("/web/test/sample.en.html?download=1").content)
+    )
+    assert sorted(zipped.namelist()) == ["sample.en.html", "test-logo.svg"]
+    for url in ("/web/test/other-logo.svg", "/web/test/manifest.json", "/web/nope/sample.en.html"):
+        assert s.client.get(url).status_code == 404, url
+
+
+def test_the_web_page_of_a_handout_that_cannot_be_made_says_why(serve) -> None:
+    s = serve({"content/brands/test/brand.yaml": BRAND.replace("#0B5E6B", "#88CCDD")})
+    r = s.client.get("/web/test/sample.en.html")
+    assert r.status_code == 422 and "The web page could not be made" in r.text
+    assert "Traceback" not in r.text
+
+
+# ---------------------------------------------------------------- the API the app stands on
+
+
+def test_validate_file_says_what_loading_says_and_writes_nothing(serve) -> None:
+    s = serve()
+    project = api.open_project(s.root)
+    handout = s.root / "content/handouts/sample.yaml"
+    brand = s.root / "content/brands/test/brand.yaml"
+    before = every_file_text(s.root)
+    bad = HANDOUT.replace("answer: Yes.", "answer: See [x](javascript:alert(1)).")
+    found = api.validate_file(project, handout, bad)
+    handout.write_text(bad, encoding="utf-8")
+    loaded = [p for p in api.open_project(s.root).problems if "sample.yaml" in str(p.path)]
+    handout.write_text(HANDOUT, encoding="utf-8")
+    assert found == loaded and found
+    assert api.validate_file(project, handout, HANDOUT) == []
+    wrong = api.validate_file(project, brand, BRAND.replace("logo.svg", "missing.svg"))
+    assert [p.message for p in wrong] == ["the logo file 'missing.svg' does not exist"]
+    assert wrong[0].path == "content/brands/test/brand.yaml" and wrong[0].line == 2
+    assert api.validate_file(project, brand, BRAND) == []
+    assert every_file_text(s.root) == before  # no file written, none left behind
+    with pytest.raises(ValueError):
+        api.validate_file(project, s.root / "handouts.yaml", "")
+
+
+def test_a_handout_saved_under_another_id_is_refused(serve) -> None:
+    s = serve()
+    path = s.root / "content/handouts/sample.yaml"
+    before = path.read_text()
+    page = s.client.get("/edit/sample/en/yaml").text
+    r = s.post(
+        "/edit/sample/en/yaml",
+        {"text": before.replace("id: sample", "id: other"), "sha": sha_field(page)},
+    )
+    assert r.status_code == 422
+    assert "the id &#39;other&#39; differs from the file name &#39;sample.yaml&#39;" in r.text
+    assert path.read_text() == before
+
+
+def test_a_dry_run_gives_the_plan_it_used(make_project) -> None:
+    project = api.open_project(make_project(TWO))
+    preview = api.dry_run(project, api.BuildRequest())
+    assert preview.plan.jobs == api.plan(project).jobs and len(preview.plan.jobs) == 3
+    assert {r.output for r in preview.results} == {str(j.output) for j in preview.plan.jobs}
+
+
+def test_the_warm_executor_is_set_up_as_a_build_s_workers() -> None:
+    import signal
+
+    from handouts.lock import session_tempdir
+
+    pool = api.warm_executor()
+    try:
+        assert pool.submit(os.getenv, "TMPDIR").result(WAIT_S) == session_tempdir()
+        assert pool.submit(signal.getsignal, signal.SIGINT).result(WAIT_S) == signal.SIG_IGN
+        assert "weasyprint" in pool.submit(_loaded_modules).result(WAIT_S)  # preloaded
+    finally:
+        pool.shutdown()
+
+
+def _loaded_modules() -> set[str]:
+    import sys
+
+    return set(sys.modules)
 
 
 # ---------------------------------------------------------------- brands

@@ -1,53 +1,37 @@
 """The web app in a real browser: Debian's chromium driven by Playwright (never a downloaded
-browser). Open the library, open a document, edit an answer and see the refreshed preview
-(and the new words in the PDF), make a mistake and see it next to its field, pick a colour that
-fails contrast and see the proposed shade, run axe-core on every page, and use it all by
-keyboard alone.
+browser; tests/browser.py starts it). Open the library, open a document, edit an answer and
+see the refreshed preview (and the new words in the PDF), make a mistake and see it next to its
+field, pick a colour that fails contrast and see the proposed shade, approve a changed handout
+and see the DRAFT mark go, send a leaflet to a real SMTP server on loopback, run axe-core on
+every page and form, and use it all by keyboard alone.
 
-Skipped, with the reason in the summary, when /usr/bin/chromium is missing (`.ci/run`
-installs it, and sets HANDOUTS_BROWSER_TESTS=required so that CI fails instead of skipping).
+Skipped, with the reason in the summary, when chromium or Playwright is missing (`.ci/run`
+installs chromium, and sets HANDOUTS_BROWSER_TESTS=required so that CI fails instead).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import socket
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("HANDOUTS_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-WAIT_MS = 180_000  # generous: a preview renders on a loaded 2-core machine
-REQUIRED = os.environ.get("HANDOUTS_BROWSER_TESTS") == "required"
-
-if not CHROMIUM.exists() and not REQUIRED:
-    pytest.skip(
-        f"browser tests skipped: Debian's chromium is not installed ({CHROMIUM}); "
-        "install it with `apt-get install chromium` (CI does)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 pytest.importorskip("starlette")
 
-from handouts import api  # noqa: E402
-from handouts.checks import contrast  # noqa: E402
-from handouts.serve.thread import ServerThread  # noqa: E402
+from browser import axe_violations
+from handouts import api
+from handouts.checks import contrast
+from handouts.serve.thread import ServerThread
+from test_send import Recorder, _BoundController  # the send tests' SMTP server
 
-from conftest import REPO, copy_repo_project, pdf_text  # noqa: E402
+from conftest import BRAND, HANDOUT, LOGO_SVG, REPO, copy_repo_project, pdf_text
 
 pytestmark = pytest.mark.xdist_group("browser")
 
+WAIT_MS = 180_000  # generous: a preview renders on a loaded 2-core machine
 DOC = "riverside/exosome-therapy.en.leaflet.pdf"
 
 
@@ -66,16 +50,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     assert not report.failed, report.failed
     with ServerThread(root, warm=True, watch=True) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"HANDOUTS_BROWSER_TESTS=required but {CHROMIUM} is missing")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 class Console:
@@ -150,7 +124,8 @@ def test_opening_a_document_shows_its_pages_and_its_pdf(page, site) -> None:
     pdf = page.request.get(site.url + href)
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     assert page.locator(".findings li").count() > 0
-    assert page.locator("button:has-text('Approve for patients')").is_disabled()
+    assert page.locator("#approve button:has-text('Approve this text')").is_enabled()
+    assert page.get_attribute("a:has-text('Send to a patient')", "href").endswith("/send")
     assert csp_errors(page.console_errors) == []
 
 
@@ -238,16 +213,6 @@ PAGES = [
 ]
 
 
-def axe_violations(page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_axe_finds_no_serious_or_critical_violations_on_any_page(browser, site) -> None:
     context, page, _ = open_page(browser, site, bypass_csp=True)  # to inject axe only
     found = {}
@@ -313,7 +278,13 @@ def test_the_app_is_usable_by_keyboard_alone(page, site) -> None:
     page.keyboard.press("Tab")
     assert focus_info(page)["id"] == "f-q"  # straight to the search, past the menu
     page.keyboard.type("terapia")
-    page.wait_for_function("() => document.querySelectorAll('.cards > li').length === 2")
+    # the list is swapped in when the last search has come back (an earlier one, sent on a
+    # pause in the typing, must not replace it under the focus)
+    page.wait_for_function(
+        """() => location.search.includes('q=terapia')
+            && document.querySelectorAll('.cards > li').length === 2
+            && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"""
+    )
     # Tab on to the first document's title and open it with Enter
     for _ in range(12):
         page.keyboard.press("Tab")
@@ -350,6 +321,220 @@ def test_screenshot_script_runs(browser, site, tmp_path: Path) -> None:
     shots = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shots)
     written = shots.take(site, tmp_path, browser)
-    assert {p.name for p in written} >= {"serve-library.png", "serve-editor.png"}
+    names = {"serve-library.png", "serve-editor.png", "serve-approve.png", "serve-send.png"}
+    assert {p.name for p in written} >= names
     for path in written:
         assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 20_000
+
+
+# ---------------------------------------------------------------- approve and send
+
+
+PATIENT = "maria.lopez@example.com"
+MAIL_BRAND = BRAND + "email:\n  from_address: handouts@clinic.example.com\n"
+
+
+@pytest.fixture(scope="module")
+def mail_server() -> Iterator[Recorder]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, as in tests/test_send.py)."""
+    recorder = Recorder()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    controller = _BoundController(recorder, sock)
+    controller.start()
+    recorder.port = sock.getsockname()[1]  # type: ignore[attr-defined]
+    yield recorder
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def clinic(
+    tmp_path_factory: pytest.TempPathFactory, mail_server: Recorder
+) -> Iterator[ServerThread]:
+    """A clinic that must approve what it prints (require_approval) and sends by email:
+    "sample" was approved, then an answer changed (a DRAFT); "second" is approved. Built,
+    and served with the warm preview worker."""
+    root = tmp_path_factory.mktemp("clinic") / "project"
+    files = {
+        "content/handouts/sample.yaml": HANDOUT,
+        "content/handouts/second.yaml": HANDOUT.replace("id: sample", "id: second").replace(
+            "Sample Handout", "Knee Care"
+        ),
+        "content/brands/test/brand.yaml": MAIL_BRAND,
+        "content/brands/test/logo.svg": LOGO_SVG,
+        "handouts.yaml": textwrap.dedent(f"""\
+            example: true
+            require_approval: true
+            smtp:
+              host: 127.0.0.1
+              port: {mail_server.port}
+              security: none
+              rate: 6000
+            """),
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    api.approve(api.open_project(root), "sample", by="Dr A. Rivera, GP")
+    api.approve(api.open_project(root), "second", by="Dr A. Rivera, GP")
+    handout = root / "content/handouts/sample.yaml"
+    handout.write_text(handout.read_text().replace("Yes.", "Yes, for most people."))
+    report = api.build(api.open_project(root).raise_for_problems(), api.BuildRequest(workers=1))
+    assert not report.failed, report.failed
+    with ServerThread(root, warm=True, watch=False) as server:
+        yield server
+
+
+@pytest.fixture
+def clinic_page(browser, clinic) -> Iterator[object]:
+    context, tab, console = open_page(browser, clinic)
+    tab.console_errors = console.errors
+    yield tab
+    context.close()
+
+
+def test_approving_a_changed_handout_removes_the_draft_mark(clinic_page, clinic) -> None:
+    page = clinic_page
+    pdf = clinic.app.backend.root / "output/test/sample.en.leaflet.pdf"
+    assert "DRAFT" in pdf_text(pdf.read_bytes())
+    page.goto(clinic.url + "/doc/test/sample/en/leaflet")
+    images_loaded(page)
+    old = page.get_attribute("#pages", "data-sha")
+    assert "Changed since it was approved on" in page.inner_text(".facts")
+    assert "question 2" in page.inner_text(".facts")
+    page.fill("#f-approve-by", "Dr B. Okafor, nurse practitioner")
+    page.fill("#f-approve-note", "Checked the new answer.")
+    page.click("#approve button:has-text('Approve this text')")
+    page.wait_for_url("**approved=1**")
+    assert "Approved. The sign-off is recorded" in page.inner_text("main")
+    # rebuilt in the warm worker; the page fetches the new page images by itself
+    page.wait_for_function(
+        "(old) => { const p = document.querySelector('#pages');"
+        " return p && p.dataset.sha && p.dataset.sha !== old && !p.dataset.building; }",
+        arg=old,
+        timeout=WAIT_MS,
+    )
+    images_loaded(page)
+    assert "DRAFT" not in pdf_text(pdf.read_bytes())
+    assert file_sha(pdf).startswith(page.get_attribute("#pages", "data-sha"))
+    assert "Approved (version 4" in page.inner_text(".facts")  # 3 was the first sign-off
+    assert "Dr B. Okafor" in page.inner_text(".facts")
+    assert csp_errors(page.console_errors) == []
+
+
+def test_sending_from_the_app_reaches_the_mail_server(clinic_page, clinic, mail_server) -> None:
+    page = clinic_page
+    page.goto(clinic.url + "/doc/test/second/en/leaflet")
+    page.click("a:has-text('Send to a patient')")
+    page.fill("#f-send-to", PATIENT)
+    page.click("button:has-text('Check the address')")
+    page.wait_for_selector(".address-list")
+    assert page.inner_text(".address-list").strip() == PATIENT  # read back in full
+    assert "second (Test Clinic, leaflet)" in page.inner_text(".confirm-facts")
+    page.check("#f-send-consent")
+    page.click("button:has-text('Send 1 message')")
+    page.wait_for_selector("text=1 sent.")
+    assert PATIENT not in page.inner_text("main")  # the result shows it masked
+    got = [r for r in mail_server.received if r.rcpt_tos == [PATIENT]]
+    assert len(got) == 1
+    attachment = next(got[0].message.iter_attachments())
+    pdf = clinic.app.backend.root / "output/test/second.en.leaflet.pdf"
+    assert attachment.get_content() == pdf.read_bytes()
+    assert PATIENT not in (clinic.app.backend.root / "output/sent.jsonl").read_text()
+    assert csp_errors(page.console_errors) == []
+
+
+def test_axe_finds_nothing_serious_on_the_approve_and_send_forms(browser, clinic) -> None:
+    context, page, _ = open_page(browser, clinic, bypass_csp=True)  # to inject axe only
+    found = {}
+    send = clinic.url + "/doc/test/second/en/leaflet/send"
+    try:
+        page.goto(clinic.url + "/doc/test/second/en/leaflet")
+        found["document with the approve form"] = axe_violations(page)
+        page.click("#approve button:has-text('Approve this text')")  # no name: an error
+        page.wait_for_selector("#f-approve-by-error-1")
+        found["approve form with its error"] = axe_violations(page)
+        page.goto(send)
+        found["send: the address"] = axe_violations(page)
+        page.fill("#f-send-to", "x@@example")
+        page.click("button:has-text('Check the address')")
+        page.wait_for_selector("#f-send-to-error-1")
+        found["send: a wrong address"] = axe_violations(page)
+        page.fill("#f-send-to", "ana@gmial.com")
+        page.click("button:has-text('Check the address')")
+        page.wait_for_selector("#f-typo-1")
+        found["send: a likely typo"] = axe_violations(page)
+        page.check("#f-typo-1-skip")
+        page.click("button:has-text('Change the addresses')")
+        page.fill("#f-send-to", "ana@example.com")
+        page.click("button:has-text('Check the address')")
+        page.wait_for_selector(".address-list")
+        page.click("button:has-text('Send 1 message')")  # consent not ticked: an error
+        page.wait_for_selector("#f-send-consent-error-1")
+        found["send: the confirmation with its error"] = axe_violations(page)
+    finally:
+        context.close()
+    assert {name: v for name, v in found.items() if v} == {}
+
+
+def test_the_new_pages_do_not_scroll_sideways_on_a_phone(browser, clinic) -> None:
+    for width in (1280, 390):
+        context, page, console = open_page(browser, clinic, width=width)
+        try:
+            for url in ("/doc/test/second/en/leaflet", "/doc/test/second/en/leaflet/send"):
+                page.goto(clinic.url + url)
+                page.wait_for_load_state("networkidle")
+                overflow = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 1, (url, width, overflow)
+            page.fill("#f-send-to", "a.very.long.address.for.a.small.phone@example.com")
+            page.click("button:has-text('Check the address')")
+            page.wait_for_selector(".address-list")
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, ("confirmation", width, overflow)
+        finally:
+            context.close()
+        assert csp_errors(console.errors) == [], width
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until ``selector`` has the focus, checking that every stop shows it."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        info = focus_info(page)
+        assert info["outline"] != "none" and info["width"] >= 2 and info["visible"], info
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} was not reached by Tab")
+
+
+def test_approve_and_send_by_keyboard_alone(clinic_page, clinic, mail_server) -> None:
+    page = clinic_page
+    page.goto(clinic.url + "/doc/test/second/en/leaflet")
+    tab_to(page, "#f-approve-by")
+    page.keyboard.type("Dr C. Diaz, pharmacist")
+    tab_to(page, "#approve button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**approved=1**")
+    assert "Approved. The sign-off is recorded" in page.inner_text("main")
+    assert "Dr C. Diaz" in page.inner_text(".facts")
+    page.goto(clinic.url + "/doc/test/second/en/leaflet")  # from the top of the page
+    tab_to(page, "a[href$='/send']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/send")
+    tab_to(page, "#f-send-to")
+    address = "kim.keys@example.com"
+    page.keyboard.type(address)
+    tab_to(page, "button[value=check]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".address-list")
+    tab_to(page, "#f-send-consent")
+    page.keyboard.press("Space")
+    assert page.is_checked("#f-send-consent")
+    tab_to(page, "button[value=send]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=1 sent.")
+    assert [r.rcpt_tos for r in mail_server.received].count([address]) == 1

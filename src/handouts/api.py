@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -61,6 +63,8 @@ __all__ = [
     "prune_outputs",
     "review_status",
     "review_status_json",
+    "validate_file",
+    "warm_executor",
 ]
 
 
@@ -152,11 +156,13 @@ class BuildRequest:
 
 @dataclass
 class Preview:
-    """What a build would do: each document's fate and the outputs no longer planned."""
+    """What a build would do: each document's fate and the outputs no longer planned, and
+    the plan it was worked out from (so that a front end need not plan again)."""
 
     results: list[Result]
     stale: list[str]
     notes: list[str]
+    plan: Plan = field(default_factory=lambda: Plan(()))
 
 
 def _wanted(project: Project, records: dict[str, dict], done: Plan) -> set[str]:
@@ -190,7 +196,7 @@ def dry_run(project: Project, request: BuildRequest, checks: CheckReport | None 
     checks = checks if checks is not None else check(project, strict=request.strict)
     results = builder.dry_run(chosen, out, loaded.records, force=request.force, checks=checks)
     stale = stale_outputs(loaded.records, _wanted(project, loaded.records, chosen))
-    return Preview(results, stale, loaded.notes)
+    return Preview(results, stale, loaded.notes, chosen)
 
 
 def build(
@@ -338,3 +344,88 @@ def print_history(
     if on is not None:
         found = history.in_effect(found, on)
     return PrintHistory(folder / history.NAME, found, reading.damaged)
+
+
+# ---------------------------------------------------------------- for front ends that stay open
+
+
+def validate_file(project: Project, path: Path | str, text: str) -> list[Problem]:
+    """What loading the project would say about ``text`` as the new content of ``path``, a
+    handout file (``content/handouts/NAME.yaml``) or a brand file
+    (``content/brands/ID/brand.yaml``) of ``project``: every problem ``handouts check`` would
+    list for that file, in its words and at its lines; [] when the text would load.
+
+    The file itself is never written. A handout's text is loaded from a temporary copy with
+    the same name (the name gives its id and language); a brand's from a hidden temporary
+    file beside it, so that its logo is found where it would be, removed at once. Raises
+    ValueError for any other path."""
+    from . import project as loader
+    from .assets import font_families
+    from .lock import session_tempdir
+
+    path = Path(path)
+    root = project.root
+    display = loader._display(path, root)
+    if path.parent == root / "content" / "handouts" and path.suffix in (".yaml", ".yml"):
+        kind = "handout"
+    elif path.name == "brand.yaml" and path.parent.parent == root / "content" / "brands":
+        kind = "brand"
+    else:
+        raise ValueError(f"{display} is neither a handout file nor a brand file of the project")
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return [
+            Problem(
+                display,
+                f"the text holds a character that cannot be saved ({exc.reason})",
+                text[: exc.start].count("\n") + 1,
+                hint="type the character again, or remove it",
+            )
+        ]
+    try:
+        if kind == "handout":
+            with tempfile.TemporaryDirectory(dir=session_tempdir()) as folder:
+                candidate = Path(folder) / path.name
+                candidate.write_bytes(data)
+                loader._load_handout(candidate, display)
+            return []
+        fd, name = tempfile.mkstemp(prefix=".brand.yaml.", suffix=".tmp", dir=path.parent)
+        candidate = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            loader._load_brand(
+                candidate,
+                display,
+                {h.id for h in project.handouts},
+                set(project.broken_of("handout")),
+                project.layouts,
+                tuple(font_families(project.font_dirs)),
+            )
+        finally:
+            candidate.unlink(missing_ok=True)
+    except HandoutsError as exc:
+        return list(exc.problems)
+    return []
+
+
+def warm_executor(max_workers: int = 1) -> Executor:
+    """Worker processes that stay up between builds, for ``BuildRequest.executor`` in a front
+    end that builds again and again (the web app's previews): WeasyPrint, the fonts and the
+    parsed style sheets then stay loaded from one build to the next.
+
+    They are set up as a build's own workers are: forked from a server that has imported
+    WeasyPrint, temporary files in this process's temporary folder, Ctrl-C left to this
+    process, and killed when it dies. The caller shuts the pool down (``shutdown()``)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .lock import session_tempdir
+    from .workers import _worker_context, _worker_init
+
+    return ProcessPoolExecutor(
+        max_workers=max(1, max_workers),
+        mp_context=_worker_context(),
+        initializer=_worker_init,
+        initargs=(session_tempdir(),),
+    )

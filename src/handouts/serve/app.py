@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import io
 import logging
+import re
 import time
+import traceback
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -25,11 +30,24 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import HandoutsError, Problem
 from . import forms, storage
-from .backend import Backend, NotFound, Refused
+from .backend import MAX_ADDRESSES, Backend, NotFound, Refused
 from .events import Broker
 from .pages import DPI
 from .security import Guard, Settings, new_token
-from .views import HEX, LANG, SLUG, DocKey, field_id, key_label, layout_label
+from .views import (
+    HEX,
+    LANG,
+    SLUG,
+    ApproveForm,
+    DocKey,
+    SendForm,
+    SendLine,
+    field_id,
+    key_label,
+    layout_label,
+    send_overview,
+    send_result,
+)
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -42,16 +60,14 @@ MARKDOWN_HELP = (
     "Write plain sentences. **bold**, *italic*; a line starting with “- ” is a list item; "
     "[words](https://…) makes a link. Leave an empty line between paragraphs."
 )
-NOT_YET = {
-    "approve": (
-        "Approving a handout from the web app is not available yet. For now, the reviewer "
-        'runs `handouts review approve HANDOUT --by "Name, role"` (see docs/reviewing.md).'
-    ),
-    "send": (
-        "Sending a handout to a patient from the web app is not available yet. For now, use "
-        "`handouts send` in a terminal (see docs/sending-to-patients.md)."
-    ),
-}
+WEB_PAGE_CSP = (  # a built web page: its own inline styles, its logo, nothing else
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+CONSENT = (
+    "I read the address back to the patient, and they asked for this leaflet by email after "
+    "being told that ordinary email is not private."
+)
 
 
 class App:
@@ -199,16 +215,17 @@ class App:
             Route(doc + "/pdf", self.pdf),
             Route(doc + "/thumb.png", self.thumbnail),
             Route(doc + "/build", self.build_document, methods=["POST"]),
-            Route(doc + "/send", self.not_yet("send"), methods=["POST"]),
+            Route(doc + "/send", self.send, methods=["GET", "POST"]),
             Route(edit, self.edit, methods=["GET", "POST"]),
             Route(edit + "/yaml", self.edit_yaml, methods=["GET", "POST"]),
-            Route(edit + "/approve", self.not_yet("approve"), methods=["POST"]),
+            Route(edit + "/approve", self.approve, methods=["POST"]),
             Route("/brands", self.brands),
             Route("/brand/{brand}", self.brand, methods=["GET", "POST"]),
             Route("/brand/{brand}/contrast", self.contrast, methods=["POST"]),
             Route("/brand/{brand}/logo", self.logo, methods=["GET", "POST"]),
             Route("/brand/{brand}/yaml", self.brand_yaml, methods=["GET", "POST"]),
             Route("/swatch/{fg}/{bg}.svg", self.swatch),
+            Route("/web/{brand}/{name}", self.web_page),
             Route("/build", self.build_page, methods=["GET", "POST"]),
             Route("/build/panel", self.build_panel),
             Route("/build/cancel", self.build_cancel, methods=["POST"]),
@@ -256,19 +273,43 @@ class App:
         key = self._key(request)
         if key is None:
             return self.not_found(request, "This document")
+        message = ""
+        if request.query_params.get("approved"):
+            message = (
+                "Approved. The sign-off is recorded in the handout's file; its leaflets are "
+                "being made again, and the pages below update by themselves."
+            )
+        return await self._document(request, key, message=message, just_approved=bool(message))
+
+    async def _document(
+        self,
+        request: Request,
+        key: DocKey,
+        *,
+        approve: ApproveForm | None = None,
+        message: str = "",
+        status: int = 200,
+        just_approved: bool = False,
+    ) -> Response:
         try:
             row = await run_in_threadpool(self.backend.document, key)
             pages = await run_in_threadpool(self._pages_of, key, row)
         except NotFound:
             return self.not_found(request, "This document")
+        form = approve or ApproveForm()
+        form.fingerprint = row.review_fingerprint  # of the text the pages shown print
         return self.page(
             request,
             "document.html",
+            status,
             section="library",
             title=row.title,
             row=row,
             pages=pages,
-            not_yet=NOT_YET,
+            approve=form,
+            message=message,
+            just_approved=just_approved,
+            web_url=f"/web/{key.brand}/{key.handout}.{key.language}.html",
             watch=[row.output],
         )
 
@@ -368,21 +409,261 @@ class App:
             )
         return RedirectResponse(key.url, 303)
 
-    def not_yet(self, what: str) -> Callable[[Request], Any]:
-        """Places the lead wires to sign-off (approve) and sending (send): 501 for now."""
+    # ------------------------------------------------------------ sign-off
 
-        async def endpoint(request: Request) -> Response:
+    async def approve(self, request: Request) -> Response:
+        """Record a clinician's sign-off of a handout's text (`handouts review approve`)."""
+        handout, lang = request.path_params["handout"], request.path_params["lang"]
+        if not (SLUG.fullmatch(handout) and _lang(lang)):
+            return self.not_found(request, "This handout")
+        data = await request.form()
+        form = ApproveForm(
+            " ".join(str(data.get("by", "")).split()),
+            " ".join(str(data.get("note", "")).split()),
+            str(data.get("fingerprint", ""))[:100],
+        )
+        brand, _, layout = str(data.get("back", "")).partition("/")
+        key = DocKey.parse(brand, handout, lang, layout)
+        if not form.by:
+            form.errors["f-approve-by"] = [
+                Problem(
+                    "by",
+                    "say who approved the text",
+                    key="by",
+                    hint="your name and role, for example: Dr A. Rivera, medical director",
+                )
+            ]
+        elif len(form.by) > 200:
+            form.errors["f-approve-by"] = [
+                Problem("by", "this is too long for a name and role", key="by", hint="shorten it")
+            ]
+        elif len(form.note) > 2000:
+            form.errors["f-approve-note"] = [
+                Problem("note", "the note is too long", key="note", hint="keep it to a few lines")
+            ]
+        else:
+            try:
+                await run_in_threadpool(
+                    self.backend.approve, handout, lang, form.by, form.note, form.fingerprint
+                )
+            except NotFound:
+                return self.not_found(request, "This handout")
+            except Refused as exc:
+                return self._refused(request, str(exc))
+            except HandoutsError as exc:
+                for p in exc.problems:
+                    fid = _approve_field(p)
+                    if not fid:
+                        form.general.append(p)
+                    elif p.message not in [q.message for q in form.errors.get(fid, [])]:
+                        form.errors.setdefault(fid, []).append(p)
+            else:
+                keys = await run_in_threadpool(self.backend.documents_of, handout, lang)
+                if key in keys:
+                    keys.remove(key)
+                    keys.insert(0, key)
+                self.backend.preview(keys, "approved")
+                target = key.url if key is not None and key in keys else f"/edit/{handout}/{lang}"
+                return RedirectResponse(f"{target}?approved=1#approve", 303)
+        form.focus = "f-approve-by" if form.errors.get("f-approve-by") else "approve-errors"
+        if key is None or key not in await run_in_threadpool(
+            self.backend.documents_of, handout, lang
+        ):
+            message = "; ".join(str(p) for ps in form.errors.values() for p in ps)
+            message += "; ".join(str(p) for p in form.general)
             return self.page(
                 request,
                 "error.html",
-                501,
-                title="Not available yet",
-                message=NOT_YET[what],
-                status=501,
+                422,
+                title="Not approved",
+                message=message,
+                status=422,
                 bare=False,
             )
+        return await self._document(
+            request, key, approve=form, message="Not approved: see below.", status=422
+        )
 
-        return endpoint
+    # ------------------------------------------------------------ sending to a patient
+
+    async def send(self, request: Request) -> Response:
+        """Email the document to a patient, as `handouts send` does: addresses checked (and
+        likely typos asked about), the CLI's confirmation read back in full, then sent, or
+        downloaded as a .eml file. The addresses travel in the page's own form from step to
+        step; the app keeps none of them."""
+        key = self._key(request)
+        if key is None:
+            return self.not_found(request, "This document")
+        try:
+            row = await run_in_threadpool(self.backend.document, key)
+        except NotFound:
+            return self.not_found(request, "This document")
+        form = SendForm()
+        if request.method == "GET":
+            return self._send_page(request, row, form, "write")
+        data = await request.form(max_fields=200)
+        action = str(data.get("action", "check"))
+        form.to = str(data.get("to", ""))[:20_000]
+        form.consent = data.get("consent") == "yes"
+        form.again = data.get("again") == "yes"
+        for name, value in data.multi_items():
+            number = name.removeprefix("typo-")
+            if number != name and number.isdigit() and value in ("fix", "keep", "skip"):
+                form.choices[int(number)] = str(value)
+        if action == "edit":
+            return self._send_page(request, row, form, "write")
+        recipients, problems, notes = await run_in_threadpool(self.backend.check_addresses, form.to)
+        form.notes = notes
+        if problems:
+            form.errors["f-send-to"] = problems
+            form.focus = "f-send-to"
+            return self._send_page(request, row, form, "write", 422)
+        form.lines = [_send_line(r, form.choices) for r in recipients]
+        asked = [line for line in form.lines if line.suggestion and not line.choice]
+        if asked:
+            if action in ("send", "eml"):
+                for line in asked:
+                    form.errors[f"f-typo-{line.line}"] = [
+                        Problem(f"line {line.line}", "choose what to do with this address")
+                    ]
+            form.focus = f"f-typo-{asked[0].line}"
+            return self._send_page(request, row, form, "typos", 422 if form.errors else 200)
+        chosen = _chosen(recipients, form.choices)
+        if not chosen:
+            form.general.append(
+                Problem("addresses", "every address was left out, so there is nothing to send")
+            )
+            return self._send_page(request, row, form, "write", 422)
+        if action in ("send", "eml") and not form.consent:
+            form.errors["f-send-consent"] = [
+                Problem(
+                    "consent",
+                    "confirm that you read the address back and that the patient asked for "
+                    "email, then send",
+                )
+            ]
+            form.focus = "f-send-consent"
+        elif action == "eml":
+            try:
+                blob, name, media, _ = await run_in_threadpool(self.backend.send_eml, key, chosen)
+            except HandoutsError as exc:
+                form.general = list(exc.problems)
+                return self._send_page(request, row, form, "write", 422)
+            return Response(
+                blob,
+                media_type=media,
+                headers={
+                    "content-disposition": f'attachment; filename="{name}"',
+                    "cache-control": "no-store",
+                },
+            )
+        elif action == "send":
+            try:
+                plan = await run_in_threadpool(
+                    self.backend.send_plan, key, chosen, again=form.again
+                )
+                summary = await run_in_threadpool(self.backend.send, plan)
+            except HandoutsError as exc:
+                form.general = list(exc.problems)
+                return self._send_page(request, row, form, "write", 422)
+            except Exception as exc:  # never a traceback, and never an address in the log
+                _log_send_error(request, exc)
+                form.general = [
+                    Problem(
+                        "sending",
+                        "something went wrong while sending (a bug in handouts, not something "
+                        "you did); the details are in the window where `handouts serve` runs",
+                        hint="what was sent is recorded: sending again skips it",
+                    )
+                ]
+                return self._send_page(request, row, form, "write", 500)
+            return self._send_page(
+                request, row, form, "done", 200 if summary.ok else 502, result=send_result(summary)
+            )
+        try:
+            plan, why = await run_in_threadpool(self.backend.send_preview, key, chosen, form.again)
+        except HandoutsError as exc:
+            form.general = list(exc.problems)
+            return self._send_page(request, row, form, "write", 422)
+        overview = send_overview(plan, why, self.backend.smtp_configured())
+        return self._send_page(
+            request, row, form, "confirm", 422 if form.errors else 200, overview=overview
+        )
+
+    def _send_page(
+        self,
+        request: Request,
+        row: Any,
+        form: SendForm,
+        step: str,
+        status: int = 200,
+        **context: Any,
+    ) -> Response:
+        return self.page(
+            request,
+            "send.html",
+            status,
+            section="library",
+            title=f"Send {row.title}",
+            row=row,
+            form=form,
+            step=step,
+            consent=CONSENT,
+            max_addresses=MAX_ADDRESSES,
+            draft_refused=any("is a DRAFT" in p.message for p in form.general),
+            **context,
+        )
+
+    # ------------------------------------------------------------ the web page
+
+    async def web_page(self, request: Request) -> Response:
+        """The handout's web page for a brand and language (built when not up to date), and
+        the logo it shows; ``?download=1`` gives both in a .zip for the clinic's web site."""
+        brand, name = request.path_params["brand"], request.path_params["name"]
+        if not SLUG.fullmatch(brand):
+            return self.not_found(request, "This web page")
+        page = re.fullmatch(r"([a-z0-9-]+)\.([a-zA-Z0-9-]+)\.html", name)
+        if page is None or not (SLUG.fullmatch(page[1]) and LANG.fullmatch(page[2])):
+            try:
+                data, media = await run_in_threadpool(self.backend.web_file, brand, name)
+            except (NotFound, Refused):
+                return Response(status_code=404)
+            return Response(data, media_type=media, headers={"cache-control": "no-cache"})
+        try:
+            data, filename, extra = await run_in_threadpool(
+                self.backend.web_page, brand, page[1], page[2]
+            )
+        except (NotFound, Refused):
+            return self.not_found(request, "This web page")
+        except HandoutsError as exc:
+            return self.page(
+                request,
+                "error.html",
+                422,
+                title="The web page could not be made",
+                message=str(exc),
+                status=422,
+                bare=False,
+            )
+        if request.query_params.get("download"):
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(filename, data)
+                for other, blob in extra.items():
+                    archive.writestr(other, blob)
+            return Response(
+                buffer.getvalue(),
+                media_type="application/zip",
+                headers={
+                    "content-disposition": f'attachment; filename="{filename[:-5]}.web.zip"',
+                    "cache-control": "no-store",
+                },
+            )
+        return Response(
+            data,
+            media_type="text/html; charset=utf-8",
+            headers={"cache-control": "no-store", "content-security-policy": WEB_PAGE_CSP},
+        )
 
     # ------------------------------------------------------------ editing a handout
 
@@ -491,11 +772,19 @@ class App:
             "chosen": chosen,
             "labels": self._preview_labels(keys),
         }
-        if request.headers.get("hx-request") and request.headers.get("hx-target") == "handout-form":
-            return self.fragment("_form.html", status, **context)
         row, pages = None, []
         if chosen is not None:
             row = await run_in_threadpool(self.backend.document, chosen)
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "handout-form":
+            form_html = self.fragment("_form.html", status, **context)
+            # the review line above the form follows the saved text (an out-of-band swap)
+            review = self.render("_review_line.html", row=row, oob=True)
+            return HTMLResponse(
+                bytes(form_html.body).decode("utf-8") + review,
+                status,
+                headers={"cache-control": "no-store"},
+            )
+        if row is not None and chosen is not None:
             pages = await run_in_threadpool(self._pages_of, chosen, row)
         return self.page(
             request,
@@ -827,6 +1116,56 @@ _PLACEHOLDER = (
     '<rect width="170" height="220" fill="#F3F4F6"/><text x="85" y="112" text-anchor="middle" '
     'font-family="sans-serif" font-size="13" fill="#4B5563">Not built yet</text></svg>'
 )
+
+
+def _approve_field(problem: Problem) -> str:
+    """The approve form's field a problem from the sign-off is about ("" for none): the name
+    (``--by``, or what was written as ``reviewed_by``), or the note."""
+    if str(problem.path) == "--by" or problem.key.endswith("reviewed_by"):
+        return "f-approve-by"
+    if problem.key.endswith(".note"):
+        return "f-approve-note"
+    return ""
+
+
+def _send_line(recipient: Any, choices: dict[int, str]) -> SendLine:
+    number = int(recipient.where.removeprefix("line "))
+    line = SendLine(number, recipient.address, recipient.masked)
+    if recipient.suggestion:
+        line.suggestion = recipient.suggestion
+        line.typed_domain = recipient.domain
+        line.meant_domain = recipient.suggestion.rpartition("@")[2]
+        line.choice = choices.get(number, "")
+    return line
+
+
+def _chosen(recipients: list[Any], choices: dict[int, str]) -> list[Any]:
+    """The recipients after staff answered about each likely typo, as the CLI asks: fix (the
+    suggested address), keep (as typed) or skip (left out)."""
+    kept = []
+    for r in recipients:
+        if not r.suggestion:
+            kept.append(r)
+            continue
+        choice = choices.get(int(r.where.removeprefix("line ")))
+        if choice == "fix":
+            kept.append(r.corrected())
+        elif choice == "keep":
+            kept.append(dataclasses.replace(r, suggestion=None))
+    return kept
+
+
+def _log_send_error(request: Request, exc: BaseException) -> None:
+    """A bug while sending, for the server's window: where it happened, never the message
+    (an exception's text may quote an address)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logging.getLogger("handouts.serve").error(
+        "internal error on %s %s: %s\n%s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        frames,
+    )
 
 
 def _slug(value: str) -> str:

@@ -11,18 +11,18 @@ and the parsed style sheets loaded between documents.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import datetime as dt
 import hashlib
-import multiprocessing
+import io
 import os
-import signal
+import re
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +37,7 @@ from ..context import theme_colors
 from ..errors import HandoutsError, Problem
 from ..files import output_path, read_limited
 from ..i18n import language_name
-from ..lock import session_tempdir
-from ..models import Colors
 from ..project import LoadedBrand, LoadedHandout, Project
-from ..workers import run_job
 from . import storage
 from .events import Broker
 from .pages import PageImages
@@ -68,6 +65,8 @@ from .views import (
 )
 
 MAX_PDF_BYTES = 64 * 1024 * 1024
+MAX_ADDRESSES = 50  # at a time from the app; a longer list goes through the CLI's CSV
+SETTLE_S = 600  # how long sending waits for the previews queued before it
 RECYCLE_AFTER = 200  # renders before the warm worker is replaced (it grows slowly)
 
 
@@ -92,43 +91,12 @@ class State:
 # ---------------------------------------------------------------- the warm worker
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _init_worker(tmpdir: str) -> None:
-    """The warm worker leaves Ctrl-C to the server, keeps its temporary files in the
-    server's folder, and dies with the process that started it."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["TMPDIR"] = tmpdir
-    tempfile.tempdir = tmpdir
-
-
-def _warm_pool() -> ProcessPoolExecutor:
-    """One long-lived worker process, forked from a server that has imported WeasyPrint."""
-    methods = multiprocessing.get_all_start_methods()
-    too_deep = len(os.fsencode(tempfile.gettempdir())) + 40 > 107  # socket path limit
-    if "forkserver" in methods and not too_deep:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(
-            ["weasyprint", "pypdfium2", "handouts.render", "handouts.workers", "handouts.formats"]
-        )
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(session_tempdir(),),
-    )
-
-
 class WarmRenderer:
-    """The warm worker as an executor for api.build: recycled after RECYCLE_AFTER renders."""
+    """The warm worker (api.warm_executor) as an executor for api.build: recycled after
+    RECYCLE_AFTER renders."""
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Any = None
         self._renders = 0
         self._lock = threading.Lock()
 
@@ -138,16 +106,23 @@ class WarmRenderer:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
             if self._pool is None:
-                self._pool = _warm_pool()
+                self._pool = api.warm_executor(1)
                 self._renders = 0
             self._renders += 1
             return self._pool
 
-    def warm_up(self, job: api.Job) -> None:
-        """Render ``job`` once and drop the result: WeasyPrint, fonts and style sheets are
-        then loaded in the worker before the first preview is asked for."""
-        with contextlib.suppress(Exception):  # a failed warm-up only slows the first preview
-            self.executor().submit(run_job, job, api.Limits()).result()
+    def warm_up(self, project: Project, job: api.Job, checks: CheckReport) -> None:
+        """Render ``job`` once into a scratch folder and drop it: WeasyPrint, the fonts and
+        the style sheets are then loaded in the worker before the first preview is asked
+        for. A failed warm-up only slows the first preview down."""
+        filters = api.Filters(
+            [job.brand.id], [job.handout.id], [job.layout], [job.handout.language]
+        )
+        with contextlib.suppress(Exception), tempfile.TemporaryDirectory() as scratch:
+            request = api.BuildRequest(
+                filters, ("pdf",), out=scratch, workers=1, executor=self.executor(), wait=False
+            )
+            api.build(project, request, checks=checks)
 
     def reset(self) -> None:
         """Forget a broken worker; the next preview starts a new one."""
@@ -191,6 +166,7 @@ class Backend:
         self._state_lock = threading.Lock()
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="handouts-build")
         self._pending: set[DocKey] = set()
+        self._rendering: set[DocKey] = set()
         self._pending_lock = threading.Lock()
         self._cancel = threading.Event()
         self.build_status = BuildStatus()
@@ -221,7 +197,7 @@ class Backend:
         out = api.output_dir(project)
         request = api.BuildRequest(formats=("pdf",))
         preview = api.dry_run(project, request, checks)
-        plan = api.plan(project, request.filters, request.formats)
+        plan = preview.plan
         jobs = {
             DocKey(j.brand.id, j.handout.id, j.handout.language, j.layout): j
             for j in plan.jobs
@@ -249,10 +225,14 @@ class Backend:
         """Warm the preview worker in the background (the first preview is then fast)."""
         if self._renderer is None:
             return
-        state = self.state()
-        first = next(iter(sorted(state.jobs.items())), None)
-        if first is not None:
-            self._builder.submit(self._renderer.warm_up, first[1])
+        s = self.state()
+        renderable = [
+            job
+            for _, job in sorted(s.jobs.items())
+            if getattr(s.decided.get(str(job.output)), "status", "") != "failed"
+        ]
+        if renderable:
+            self._builder.submit(self._renderer.warm_up, s.project, renderable[0], s.checks)
 
     def close(self) -> None:
         self._cancel.set()
@@ -365,6 +345,8 @@ class Backend:
             str(record.get("built_at", "")),
             error,
             when(record.get("built_at")),
+            review_fingerprint=_printed_fingerprint(record),
+            building=self.building(key),
         )
 
     def _review(self, h: LoadedHandout, status: Any) -> tuple[str, str]:
@@ -483,11 +465,17 @@ class Backend:
         """The handout as its file says right now (not as cached), and the file's snapshot,
         so that a form and the file it will be saved over always agree."""
         path, display = self.handout_file(handout_id, language)
-        snapshot = storage.read(path)
-        problems, loaded = self._validate_handout(path, display, snapshot.text)
-        if problems or loaded is None:
-            raise HandoutsError(problems)
-        return loaded.handout, snapshot
+        for _ in range(3):
+            before = storage.read(path)
+            project = api.open_project(self.root)
+            if storage.read(path).sha256 != before.sha256:
+                continue  # written while it was loaded: read it again
+            for h in project.handouts:
+                if h.display == display:
+                    return h.handout, before
+            mine = [p for p in project.problems if str(p.path) == display]
+            raise HandoutsError(mine or [Problem(display, "this file does not load")])
+        raise HandoutsError(conflict(display).problems)
 
     def save_handout(
         self, handout_id: str, language: str, edit: storage.HandoutEdit, base_sha: str
@@ -512,33 +500,23 @@ class Backend:
         expected = path.stem.partition(".")[0]
 
         def validate(text: str) -> list[Problem]:
-            problems, loaded = self._validate_handout(path, display, text)
-            if loaded is not None and loaded.id != expected and not problems:
+            problems = api.validate_file(self.state().project, path, text)
+            if problems:
+                return problems
+            named, line = _top_level_id(text)
+            if named is not None and named != expected:
                 return [
-                    loaded.problem(
-                        ("id",),
-                        f"the id '{loaded.id}' differs from the file name '{path.name}'",
-                        "keep the id; to rename a handout, rename its file too",
+                    Problem(
+                        display,
+                        f"the id '{named}' differs from the file name '{path.name}'",
+                        line,
+                        key="id",
+                        hint="keep the id; to rename a handout, rename its file too",
                     )
                 ]
-            return problems
+            return []
 
         return validate
-
-    def _validate_handout(
-        self, path: Path, display: str, text: str
-    ) -> tuple[list[Problem], LoadedHandout | None]:
-        """Load ``text`` as the handout file ``path`` would be loaded (same name, so the
-        language comes from it as it would), with the CLI's strict loader and words."""
-        from ..project import _load_handout  # the loader of one file; see the report
-
-        with tempfile.TemporaryDirectory(dir=session_tempdir()) as folder:
-            candidate = Path(folder) / path.name
-            candidate.write_text(text, encoding="utf-8")
-            try:
-                return [], _load_handout(candidate, display)
-            except HandoutsError as exc:
-                return list(exc.problems), None
 
     def _save(
         self,
@@ -631,30 +609,9 @@ class Backend:
 
     def _brand_validator(self, path: Path, display: str) -> Callable[[str], list[Problem]]:
         def validate(text: str) -> list[Problem]:
-            return self._validate_brand(path, display, text)
+            return api.validate_file(self.state().project, path, text)
 
         return validate
-
-    def _validate_brand(self, path: Path, display: str, text: str) -> list[Problem]:
-        """Load ``text`` as the brand file, in its own folder (the logo is found there)."""
-        from ..assets import font_families
-        from ..project import _load_brand  # the loader of one file; see the report
-
-        s = self.state()
-        fd, name = tempfile.mkstemp(prefix=".brand.yaml.", suffix=".tmp", dir=path.parent)
-        candidate = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            good = {h.id for h in s.project.handouts}
-            broken = set(s.project.broken_of("handout"))
-            families = tuple(font_families(s.project.font_dirs))
-            _load_brand(candidate, display, good, broken, s.project.layouts, families)
-        except HandoutsError as exc:
-            return list(exc.problems)
-        finally:
-            candidate.unlink(missing_ok=True)
-        return []
 
     def contrast(self, brand_id: str, primary: str, accent: str) -> ContrastView:
         """The contrast check of ``brand_id`` with other colours, as `handouts check` would
@@ -693,7 +650,7 @@ class Backend:
                     )
                 ],
             )
-        with tempfile.TemporaryDirectory(dir=session_tempdir()) as folder:
+        with tempfile.TemporaryDirectory() as folder:
             probe = Path(folder) / name
             probe.write_bytes(data)
             if problem := image_problem(probe):
@@ -741,6 +698,207 @@ class Backend:
             return read_limited(loaded.logo, MAX_IMAGE_BYTES + 1), kind
         except OSError:
             raise NotFound(brand_id) from None
+
+    # ------------------------------------------------------------ sign-off (docs/reviewing.md)
+
+    def approve(self, handout_id: str, language: str, by: str, note: str, seen: str) -> Any:
+        """Record a clinician's sign-off of a handout's text, as `handouts review approve`
+        does (api.approve: only the file's review block changes, the previous version is kept
+        as .bak), provided the text is still the one printed in the pages the reviewer read
+        (``seen``: the fingerprint the build recorded for them): a text changed since they
+        were made is never approved unread."""
+        path, display = self.handout_file(handout_id, language)
+        if not seen:
+            raise HandoutsError(
+                Problem(
+                    display,
+                    "this leaflet has not been made yet, so its text cannot have been read",
+                    hint="press Build now, read the pages, then approve",
+                )
+            )
+        project = api.open_project(self.root)
+        found = [
+            st
+            for st in api.review_status(project, self.today)
+            if (st.handout, st.language) == (handout_id, language)
+        ]
+        if found and found[0].fingerprint.digest != seen:
+            raise HandoutsError(
+                Problem(
+                    display,
+                    "the text was changed since the pages shown were made, so it was not approved",
+                    hint="wait for the leaflet to be made again (or press Build now), read it "
+                    "as it is now, then approve it",
+                )
+            )
+        try:
+            approval = api.approve(
+                project, handout_id, language, by=by, note=note or None, today=self.today
+            )
+        finally:
+            self.invalidate()
+        self._written[str(path)] = storage.read(path).sha256  # the watcher: our own change
+        return approval
+
+    # ------------------------------------------------------------ sending to patients
+
+    def smtp_configured(self) -> bool:
+        """Whether handouts.yaml says which mail server to send through."""
+        return self.state().project.settings.smtp is not None
+
+    def check_addresses(self, text: str) -> tuple[list[Any], list[Problem], list[str]]:
+        """The addresses typed one per line, each checked as `handouts send --to` checks it
+        (send.recipients.validate: syntax, no line break or control character, no DNS look-up),
+        with a likely typo of a mail domain noted on it; the same address twice is kept once.
+        Returns (recipients, problems, notes); a problem's place is "line N"."""
+        from ..send.recipients import validate
+
+        rows = text.replace("\r\n", "\n").split("\n")  # a lone CR stays: it is refused
+        found: list[Any] = []
+        problems: list[Problem] = []
+        notes: list[str] = []
+        seen: dict[str, str] = {}
+        filled = [(n, raw) for n, raw in enumerate(rows, 1) if raw.strip()]
+        if len(filled) > MAX_ADDRESSES:
+            problems.append(
+                Problem(
+                    "addresses",
+                    f"{len(filled)} addresses; the app sends to at most {MAX_ADDRESSES} at a time",
+                    hint="for a longer list use `handouts send --to-file patients.csv` "
+                    "(docs/sending-to-patients.md)",
+                )
+            )
+            return [], problems, notes
+        for n, raw in filled:
+            try:
+                recipient = validate(raw, f"line {n}")
+            except HandoutsError as exc:
+                problems.extend(exc.problems)
+                continue
+            first = seen.setdefault(recipient.key, recipient.where)
+            if first != recipient.where:
+                notes.append(f"line {n}: the same address as {first}; it is sent once")
+                continue
+            found.append(recipient)
+        if not found and not problems:
+            problems.append(
+                Problem("addresses", "no address was given", hint="type the patient's address")
+            )
+        return found, problems, notes
+
+    def send_plan(
+        self,
+        key: DocKey,
+        recipients: list[Any],
+        *,
+        eml_dir: Path | None = None,
+        again: bool = False,
+    ) -> Any:
+        """Everything `handouts send` checks before sending (send.prepare): the brand, the
+        layout, the mail settings and password (unless writing .eml files), the PDF built
+        and verified (a DRAFT is refused), and what was sent in the last 24 hours."""
+        from ..send import SendRequest, prepare
+
+        if self.document(key).status not in ("current", "draft"):
+            # Rendered in the warm worker first; the library then finds it up to date.
+            self.preview([key], "sending")
+            with contextlib.suppress(TimeoutError):  # else the library builds it itself
+                self._builder.submit(lambda: None).result(SETTLE_S)
+        request = SendRequest(key.handout, key.brand, key.layout, key.language, eml_dir, again)
+        return prepare(self.root, request, recipients)
+
+    def send_preview(
+        self, key: DocKey, recipients: list[Any], again: bool = False
+    ) -> tuple[Any, str]:
+        """The plan the confirmation shows, and why sending by email is not possible here
+        ("" when it is): mail settings missing or incomplete leave the .eml download."""
+        try:
+            return self.send_plan(key, recipients, again=again), ""
+        except HandoutsError as exc:
+            if not all(_about_smtp(p) for p in exc.problems):
+                raise
+            why = "; ".join(str(p) for p in exc.problems)
+        return self.send_plan(key, recipients, eml_dir=Path("eml"), again=again), why
+
+    def send(self, plan: Any) -> Any:
+        """Send the plan's messages, as `handouts send` does (send.deliver): one audit line
+        each in output/sent.jsonl, with the address only as an HMAC."""
+        from ..send import deliver
+
+        try:
+            return deliver(plan)
+        finally:
+            self.invalidate()
+
+    def send_eml(self, key: DocKey, recipients: list[Any]) -> tuple[bytes, str, str, Any]:
+        """The messages as `handouts send --eml` writes them (send.write_eml, with its audit
+        lines), returned as one .eml file or a .zip of several; written in a private
+        temporary folder that is removed at once, so no address stays on disk here.
+        Returns (data, file name, media type, summary)."""
+        from ..send import write_eml
+
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "messages"
+            plan = self.send_plan(key, recipients, eml_dir=target)
+            summary = write_eml(plan)
+            files = sorted(target.glob("*.eml"))
+            if len(files) == 1:
+                return files[0].read_bytes(), files[0].name, "message/rfc822", summary
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in files:
+                    archive.write(path, path.name)
+            name = f"{key.handout}.{key.language}.messages.zip"
+            return buffer.getvalue(), name, "application/zip", summary
+
+    # ------------------------------------------------------------ the web page (formats/web.py)
+
+    def web_page(
+        self, brand: str, handout: str, language: str
+    ) -> tuple[bytes, str, dict[str, bytes]]:
+        """The handout's web page for this brand and language (`handouts build --format
+        web`), built first when it is not up to date, through api.build under the output
+        folder's lock, as every build. Returns its bytes, its file name, and the files it
+        shows from beside it (the brand's logo)."""
+        s = self.state()
+        if not any((k.brand, k.handout, k.language) == (brand, handout, language) for k in s.jobs):
+            raise NotFound(f"{brand}/{handout}.{language}.html")
+        filters = api.Filters([brand], [handout], [], [language])
+        request = api.BuildRequest(filters, ("web",), workers=1)
+        report = api.build(s.project, request, checks=s.checks)
+        result = next(iter(report.results), None)
+        if result is None:
+            raise NotFound(f"{brand}/{handout}.{language}.html")
+        if result.status == "failed":
+            raise HandoutsError(result.error or result.reason)
+        path = output_path(s.out, result.output)
+        if path is None:
+            raise Refused(result.output)
+        try:
+            data = read_limited(path, MAX_PDF_BYTES)
+        except OSError:
+            raise NotFound(result.output) from None
+        extra = {}
+        logo = self.brand(brand).logo
+        if logo is not None:
+            name = f"{brand}-logo{logo.suffix.lower()}"
+            with contextlib.suppress(NotFound):
+                extra[name] = self.web_file(brand, name)[0]
+        return data, path.name, extra
+
+    def web_file(self, brand: str, name: str) -> tuple[bytes, str]:
+        """A file the web page loads from beside it (the brand's logo), from the output
+        folder only."""
+        kinds = {"svg": "image/svg+xml", "png": "image/png", "jpg": "image/jpeg"}
+        match = re.fullmatch(rf"{re.escape(brand)}-logo\.(svg|png|jpe?g)", name)
+        path = output_path(self.state().out, f"{brand}/{name}") if match else None
+        if match is None or path is None:
+            raise NotFound(name)
+        try:
+            data = read_limited(path, MAX_IMAGE_BYTES + 1)
+        except OSError:
+            raise NotFound(name) from None
+        return data, kinds.get(match.group(1).replace("jpeg", "jpg"), "image/jpeg")
 
     # ------------------------------------------------------------ for the pages
 
@@ -803,14 +961,31 @@ class Backend:
         if keys:
             self.preview(keys, why)
 
+    def building(self, key: DocKey) -> bool:
+        """Whether a preview of ``key`` is waiting or being rendered."""
+        with self._pending_lock:
+            return key in self._pending or key in self._rendering
+
     def _build_one(self, key: DocKey) -> api.Result | None:
         with self._pending_lock:
             self._pending.discard(key)
+            self._rendering.add(key)
+        event: dict[str, Any] | None = None
+        try:
+            result, event = self._render_one(key)
+        finally:
+            with self._pending_lock:
+                self._rendering.discard(key)
+            if event is not None:  # said after it is no longer "building"
+                self.events.publish("document", event)
+        return result
+
+    def _render_one(self, key: DocKey) -> tuple[api.Result | None, dict[str, Any] | None]:
+        """Build one document; its result, and the event that tells the pages about it."""
         s = self.state()
         job = s.jobs.get(key)
         if job is None:
-            self.events.publish("document", {"doc": key.output, "status": "gone"})
-            return None
+            return None, {"doc": key.output, "status": "gone"}
         filters = api.Filters([key.brand], [key.handout], [key.layout], [key.language])
         request = api.BuildRequest(
             filters,
@@ -836,24 +1011,20 @@ class Backend:
                 if isinstance(exc, HandoutsError)
                 else (f"internal error ({type(exc).__name__}: {exc}); this is a bug in handouts")
             )
-            self.events.publish("document", {"doc": key.output, "status": "failed", "error": error})
             self._failures[key.output] = (job.key, error)
-            return None
+            return None, {"doc": key.output, "status": "failed", "error": error}
         self._built(s, report)
         result = next((r for r in report.results if r.output == key.output), None)
         self._remember(job, result)
-        if result is not None:
-            self.events.publish(
-                "document",
-                {
-                    "doc": key.output,
-                    "status": result.status,
-                    "error": result.error,
-                    "sha": self._sha_on_disk(key) or "",
-                    "seconds": round(result.seconds, 3),
-                },
-            )
-        return result
+        if result is None:
+            return None, None
+        return result, {
+            "doc": key.output,
+            "status": result.status,
+            "error": result.error,
+            "sha": self._sha_on_disk(key) or "",
+            "seconds": round(result.seconds, 3),
+        }
 
     def _built(self, s: State, report: api.Report) -> None:
         """After a build: the inputs are as they were, only outputs changed. Bring the cached
@@ -978,6 +1149,33 @@ def _stamp(out: Path) -> tuple[int, int] | None:
     return info.st_mtime_ns, info.st_size
 
 
+def _printed_fingerprint(record: dict[str, Any]) -> str:
+    """The fingerprint of the text a built PDF prints, as its manifest record says (data from
+    disk: anything but a SHA-256 in hex is ignored)."""
+    value = record.get("fingerprint")
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) else ""
+
+
+def _about_smtp(problem: Problem) -> bool:
+    """A problem with the mail settings (send/transport.py), not with the leaflet."""
+    where = str(problem.path)
+    return where.startswith("handouts.yaml smtp.") or (
+        where == "handouts.yaml" and "smtp" in problem.message
+    )
+
+
+def _top_level_id(text: str) -> tuple[str | None, int | None]:
+    """The ``id:`` a handout's text sets at its top level (text that loads), and its line."""
+    import yaml
+
+    data = yaml.safe_load(text)
+    value = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(value, str):
+        return None, None
+    line = next((n for n, row in enumerate(text.splitlines(), 1) if re.match(r"id\s*:", row)), None)
+    return value, line
+
+
 def _brand_edit_of(b: LoadedBrand, **changes: Any) -> storage.BrandEdit:
     brand = b.brand
     contact = brand.contact.model_dump()
@@ -1031,9 +1229,8 @@ def contrast_view(project: Project, b: LoadedBrand, primary: str, accent: str) -
     if invalid:
         return ContrastView(primary, accent, [], [], None, invalid)
     primary, accent = primary.strip().upper(), accent.strip().upper()
-    candidate = dataclasses.replace(
-        b, brand=b.brand.model_copy(update={"colors": Colors(primary=primary, accent=accent)})
-    )
+    colors = b.brand.colors.model_copy(update={"primary": primary, "accent": accent})
+    candidate = dataclasses.replace(b, brand=b.brand.model_copy(update={"colors": colors}))
     context = CheckContext(project, dt.date.today(), False, brand=candidate)
     findings = contrast_check.brand_contrast(context)
     pairs = contrast_check.printed_pairs(project, b.brand.layouts)

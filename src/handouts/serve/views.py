@@ -89,6 +89,8 @@ class DocRow:
     built_at: str
     error: str = ""
     built_label: str = ""
+    review_fingerprint: str = ""  # of the text its built PDF prints: what a reader approves
+    building: bool = False  # a preview of it is waiting or being rendered
 
     @property
     def status_label(self) -> str:
@@ -130,6 +132,79 @@ class SaveOutcome:
     sha256: str = ""
     conflict: bool = False
     message: str = ""
+
+
+@dataclass
+class ApproveForm:
+    """The sign-off form on a document's page: who approves, an optional note, and the
+    fingerprint of the text printed in the pages the reviewer was shown."""
+
+    by: str = ""
+    note: str = ""
+    fingerprint: str = ""
+    errors: dict[str, list[Problem]] = field(default_factory=dict)
+    general: list[Problem] = field(default_factory=list)
+    focus: str = ""
+
+
+@dataclass
+class SendLine:
+    """One address as staff typed it, checked: on the confirmation in full (they read it
+    back), in the results masked, as the CLI shows them."""
+
+    line: int
+    address: str
+    masked: str
+    suggestion: str = ""  # the address probably meant (a likely typo of a mail domain)
+    typed_domain: str = ""
+    meant_domain: str = ""
+    choice: str = ""  # fix | keep | skip, for a likely typo
+    already: str = ""  # when it was sent the same leaflet in the last 24 hours
+    note: str = ""
+
+
+@dataclass
+class SendForm:
+    """The send-to-a-patient form, carried from step to step in the page itself (the app
+    keeps no address anywhere)."""
+
+    to: str = ""
+    consent: bool = False
+    again: bool = False
+    choices: dict[int, str] = field(default_factory=dict)  # line → fix | keep | skip
+    lines: list[SendLine] = field(default_factory=list)
+    errors: dict[str, list[Problem]] = field(default_factory=dict)
+    general: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    focus: str = ""
+
+
+@dataclass
+class SendOverview:
+    """What the CLI's confirmation shows: recipients, handout, language, attachment."""
+
+    handout: str
+    title: str
+    brand_name: str
+    layout: str
+    language: str
+    attachment: str
+    size_kb: int
+    to_send: list[SendLine]
+    skipped: list[SendLine]
+    smtp: bool  # sending by SMTP is possible (else only a .eml download)
+    smtp_problem: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SendResult:
+    """What happened, in the CLI's words and with addresses masked."""
+
+    lines: list[tuple[str, str, str]]  # (status, masked address and line, detail)
+    counts: str
+    stopped: str = ""
+    ok: bool = True
 
 
 @dataclass
@@ -346,3 +421,65 @@ def plain_pair(what: str) -> str:
     """The check's description of a colour pair without the names of derived colours."""
     what = re.sub(r" \((?:primary|accent)_[a-z]+\)", "", what)
     return what.replace("the accent_tint", "the notice box")
+
+
+# ---------------------------------------------------------------- sending, in the CLI's words
+
+
+def _line_number(where: str) -> int:
+    number = where.removeprefix("line ")
+    return int(number) if number.isdigit() else 0
+
+
+def send_overview(plan: Any, why: str, smtp_configured: bool) -> SendOverview:
+    """The CLI's confirmation (``handouts send`` without --yes) from a send plan: each address
+    to send to in full, the handout, the language and the attachment; and the addresses
+    skipped because they got the same leaflet in the last 24 hours."""
+    to_send, skipped = [], []
+    for d in plan.deliveries:
+        r = d.recipient
+        line = SendLine(_line_number(r.where), r.address, r.masked, note=d.note)
+        if plan.again or d.already is None:
+            to_send.append(line)
+        else:
+            line.already = when(d.already.get("time", "")) or str(d.already.get("time", ""))
+            skipped.append(line)
+    first = plan.deliveries[0]
+    if why and not smtp_configured:
+        why = (
+            "Sending by email is not set up on this computer: handouts.yaml has no smtp: block "
+            "(docs/sending-to-patients.md says how to add one)."
+        )
+    return SendOverview(
+        plan.handout,
+        first.handout.handout.title,
+        plan.brand.brand.name,
+        plan.layout,
+        f"{first.language}",
+        first.attachment,
+        round(first.document.size / 1024),
+        to_send,
+        skipped,
+        not why,
+        why,
+        list(plan.notes),
+    )
+
+
+def send_result(summary: Any, eml: bool = False) -> SendResult:
+    """What was sent, skipped, failed or not sent, with addresses masked, and the counts, as
+    `handouts send` prints them."""
+    done = "written" if eml else "sent"
+    lines = []
+    for o in summary.outcomes:
+        r = o.delivery.recipient
+        who = f"{r.masked} ({r.where})"
+        if o.status in ("sent", "written"):
+            lines.append((o.status, who, o.delivery.language))
+        else:
+            lines.append((o.status, who, o.detail))
+    counts = [f"{summary.count(done)} {done}"]
+    for status in ("skipped", "failed", "not sent"):
+        if summary.count(status):
+            counts.append(f"{summary.count(status)} {status}")
+    return SendResult(lines, ", ".join(counts) + ".", summary.stopped, summary.ok)

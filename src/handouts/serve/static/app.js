@@ -26,6 +26,11 @@
     var url = document.body.dataset.events;
     if (!url || !window.EventSource) { return; }
     var source = new EventSource(url);
+    // A preview that finished while this page was loading has no event left to tell it:
+    // once the stream is open, ask again about every document still being made.
+    source.addEventListener("open", function () {
+      document.querySelectorAll("[data-doc][data-building]").forEach(refresh);
+    });
     source.addEventListener("building", function (event) {
       var data = JSON.parse(event.data);
       forDocument(data.doc, function (element) {
