@@ -4,7 +4,7 @@ and the web page (`render_web_page`) back out and in again.
 Fixtures are in tests/fixtures/import/: a copy of the seed FAQ and its references file (the
 project's own example content), and HTML and Markdown pages written for these tests from the
 seed's text. The 5 MB page and the .docx files are made here. The web page's axe-core check
-belongs to the browser tests of the web app.
+is in test_web_page_browser.py, with the other browser tests.
 """
 
 from __future__ import annotations
