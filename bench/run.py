@@ -42,6 +42,7 @@ STALL_S = 120.0
 # The targets (see evaluate()).
 LIMIT_JOBS1_VS_WEASYPRINT = 1.10
 LIMIT_JOBS2_SPEEDUP = 1.7
+LIMIT_JOBS2_VS_TWO_WEASYPRINT = 1.10  # two WeasyPrint-alone processes: this machine's limit
 LIMIT_VS_WEASYPRINT_LOOP = 3.5
 LIMIT_VS_CHROMIUM = 2.0
 LIMIT_NOOP_SHARE = 0.05
@@ -723,6 +724,16 @@ def evaluate(rows: dict[str, Any]) -> list[dict[str, Any]]:
             r,
             f">= {LIMIT_JOBS2_SPEEDUP}x",
             check(r, lambda v: v >= LIMIT_JOBS2_SPEEDUP),
+        )
+    )
+    alone = per_doc("a_weasyprint_in_process")
+    r = ratio(per_doc("n40_jobs2"), alone / 2 if alone else None)
+    out.append(
+        target(
+            "--jobs 2 s/doc (40 docs) vs WeasyPrint alone / 2",
+            r,
+            f"<= {LIMIT_JOBS2_VS_TWO_WEASYPRINT}x",
+            check(r, lambda v: v <= LIMIT_JOBS2_VS_TWO_WEASYPRINT),
         )
     )
     candidates = [v for v in (per_doc("d_handouts_jobs1"), per_doc("e_handouts_jobs2")) if v]
