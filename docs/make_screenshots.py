@@ -18,16 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+import browser as harness  # noqa: E402  the one way the project starts chromium (tests/browser.py)
 
 
 def _loaded(page, selector: str) -> None:
@@ -44,14 +36,8 @@ def take(server, out: Path, browser=None) -> list[Path]:
     ``out`` with ``browser`` (a Playwright browser; launched here when None); returns the
     files written."""
     if browser is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                return take(server, out, launched)
-            finally:
-                launched.close()
+        with harness.launched() as launched:
+            return take(server, out, launched)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     context = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -100,8 +86,8 @@ def main() -> None:
     from handouts import api
     from handouts.serve.thread import ServerThread
 
-    if not Path(CHROMIUM).exists():
-        sys.exit("make_screenshots: install Debian's chromium first (apt-get install chromium)")
+    if harness.missing():
+        sys.exit(f"make_screenshots: {harness.missing()}")
     with tempfile.TemporaryDirectory() as folder:
         project = Path(folder) / "clinic-leaflets"
         for name in ("content", "templates", "fonts"):
