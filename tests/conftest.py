@@ -86,6 +86,25 @@ def default_files() -> dict[str, str | bytes | None]:
     }
 
 
+STALLED = (
+    '{% extends "base/page.html" %}{% block header %}{{ super() }}'
+    '{% if brand.name == "Stalled Clinic" %}'
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    "{% endif %}{% endblock %}"
+)
+
+
+def stalled_brand() -> dict[str, str]:
+    """A brand ('stalled', planned after b00 ... b99) whose leaflet's template loops until the
+    build's time limit: a build that includes it is still running when a test signals it,
+    however quickly the other documents were made and however busy the machine is."""
+    return {
+        "templates/leaflet/page.html": STALLED,
+        "content/brands/stalled/brand.yaml": BRAND.replace("Test Clinic", "Stalled Clinic"),
+        "content/brands/stalled/logo.svg": LOGO_SVG,
+    }
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> Callable[..., Path]:
     """``make_project({path: text})`` → a project folder; a None value removes a default file."""

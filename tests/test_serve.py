@@ -993,7 +993,7 @@ def test_only_the_text_printed_in_the_pages_shown_is_approved(serve) -> None:
     s = serve()
     path = s.root / "content/handouts/sample.yaml"
     unbuilt = s.client.get("/doc/test/sample/en/leaflet").text
-    assert "This leaflet has not been made yet" in unbuilt
+    assert "This leaflet has not been built yet" in unbuilt
     r = s.post("/edit/sample/en/approve", {**approve_form(s), "by": "Dr A. Rivera, GP"})
     assert r.status_code == 422 and "its text cannot have been read" in r.text
     build_project(s.root)
@@ -1006,7 +1006,7 @@ def test_only_the_text_printed_in_the_pages_shown_is_approved(serve) -> None:
     changed = path.read_bytes()
     page = s.client.get("/doc/test/sample/en/leaflet").text
     assert sha_field(page, "fingerprint") == form["fingerprint"]  # the pages are still old
-    assert "The pages shown are from the last build" in page
+    assert "These pages are from the last build" in page
     r = s.post("/edit/sample/en/approve", {**form, "by": "Dr A. Rivera, GP"})
     assert r.status_code == 422
     assert "the text was changed since the pages shown were made, so it was not" in r.text
@@ -1015,6 +1015,10 @@ def test_only_the_text_printed_in_the_pages_shown_is_approved(serve) -> None:
     assert forged.status_code == 422 and path.read_bytes() == changed
     build_project(s.root)  # made again and read: now it can be approved
     s.backend.invalidate()
+    # the pages update by themselves (a fragment), and the fingerprint comes with them
+    fragment = s.client.get("/doc/test/sample/en/leaflet/pages").text
+    assert 'form="approve-form"' in fragment
+    assert sha_field(fragment, "fingerprint") != form["fingerprint"]
     r = s.post(
         "/edit/sample/en/approve",
         {**approve_form(s), "by": "Dr A. Rivera, GP"},
@@ -1161,6 +1165,34 @@ def test_a_likely_typo_is_asked_about_before_anything_is_sent(serve, mail_server
     assert '<span class="address">jane.doe@gmail.com</span>' in fixed
     s.post(SEND, {"action": "send", "to": typed, "typo-1": "keep", "consent": "yes"})
     assert server.received[0].rcpt_tos == [typed]  # kept as typed, on purpose
+
+
+def test_a_corrected_typo_that_matches_another_line_is_sent_once(serve, mail_server) -> None:
+    server = Recorder()
+    s = serve(mail_files(mail_server(server)))
+    both = "ann@gmial.com\nann@gmail.com"
+    confirm = s.post(SEND, {"action": "check", "to": both, "typo-1": "fix"}).text
+    assert confirm.count('<span class="address">ann@gmail.com</span>') == 1
+    assert "the same address as line 1; it is sent once" in confirm
+    assert "Send 1 message" in confirm
+    done = s.post(SEND, {"action": "send", "to": both, "typo-1": "fix", "consent": "yes"})
+    assert "1 sent" in done.text
+    assert [m.rcpt_tos for m in server.received] == [["ann@gmail.com"]]
+
+
+def test_a_leaflet_that_cannot_be_made_says_why_on_the_send_page(serve, mail_server) -> None:
+    """The build's own problem is shown, and the leaflet is not built a second time as if the
+    mail settings were at fault."""
+    server = Recorder()
+    files = mail_files(mail_server(server))
+    files["content/brands/test/brand.yaml"] = MAIL_BRAND.replace("#0B5E6B", "#88CCDD")
+    s = serve(files)
+    for action in ("check", "send", "eml"):
+        r = s.post(SEND, {"action": action, "to": PATIENT, "consent": "yes"})
+        assert r.status_code == 422, (action, r.status_code)
+        assert "could not be built, so nothing was sent" in r.text, action
+        assert "is too light for text" in r.text and "Traceback" not in r.text
+    assert server.received == []
 
 
 @pytest.mark.parametrize(

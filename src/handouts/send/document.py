@@ -64,7 +64,13 @@ def ensure_built(
             Problem(output, "the build made no such document", hint="check --brand and --layout")
         )
     if result.status == "failed":
-        raise HandoutsError(f"{output} could not be built, so nothing was sent:\n{result.error}")
+        raise HandoutsError(
+            Problem(
+                f"output/{output}",
+                f"could not be built, so nothing was sent: {result.error}",
+                hint="fix what the message names (handouts check shows it too), then send again",
+            )
+        )
     record = manifest.load(out_dir).records.get(output)
     if not record or not isinstance(record.get("sha256"), str):
         raise HandoutsError(

@@ -240,7 +240,13 @@ def prepare(
         eml_dir=request.eml_dir,
         again=request.again,
     )
+    seen: dict[str, str] = {}
     for recipient in recipients:
+        if recipient.key in seen:  # a corrected typo can land on an address already listed
+            first = seen[recipient.key]
+            plan.notes.append(f"{recipient.where}: the same address as {first}; it is sent once")
+            continue
+        seen[recipient.key] = recipient.where
         language, note = _choose_language(recipient, default, available, request.handout)
         if language not in documents:
             documents[language] = ensure_built(

@@ -276,10 +276,11 @@ class App:
         message = ""
         if request.query_params.get("approved"):
             message = (
-                "Approved. The sign-off is recorded in the handout's file; its leaflets are "
-                "being made again, and the pages below update by themselves."
+                "Approved. The sign-off is recorded in the handout's file. This leaflet is "
+                "being made again and the pages below update by themselves; the other clinics' "
+                "copies are made by the next build (Build all)."
             )
-        return await self._document(request, key, message=message, just_approved=bool(message))
+        return await self._document(request, key, message=message)
 
     async def _document(
         self,
@@ -289,7 +290,6 @@ class App:
         approve: ApproveForm | None = None,
         message: str = "",
         status: int = 200,
-        just_approved: bool = False,
     ) -> Response:
         try:
             row = await run_in_threadpool(self.backend.document, key)
@@ -297,7 +297,6 @@ class App:
         except NotFound:
             return self.not_found(request, "This document")
         form = approve or ApproveForm()
-        form.fingerprint = row.review_fingerprint  # of the text the pages shown print
         return self.page(
             request,
             "document.html",
@@ -308,7 +307,6 @@ class App:
             pages=pages,
             approve=form,
             message=message,
-            just_approved=just_approved,
             web_url=f"/web/{key.brand}/{key.handout}.{key.language}.html",
             watch=[row.output],
         )
@@ -458,19 +456,22 @@ class App:
                     elif p.message not in [q.message for q in form.errors.get(fid, [])]:
                         form.errors.setdefault(fid, []).append(p)
             else:
+                # This document first, then the others of this text that a page is showing:
+                # the rest of the library (every clinic's copies) is made by the next build,
+                # not queued ahead of everyone's previews.
                 keys = await run_in_threadpool(self.backend.documents_of, handout, lang)
-                if key in keys:
-                    keys.remove(key)
-                    keys.insert(0, key)
-                self.backend.preview(keys, "approved")
+                watched = self.backend.events.watched()
+                shown = [k for k in keys if k == key or k.output in watched]
+                shown.sort(key=lambda k: k != key)
+                self.backend.preview(shown, "approved")
                 target = key.url if key is not None and key in keys else f"/edit/{handout}/{lang}"
                 return RedirectResponse(f"{target}?approved=1#approve", 303)
         form.focus = "f-approve-by" if form.errors.get("f-approve-by") else "approve-errors"
         if key is None or key not in await run_in_threadpool(
             self.backend.documents_of, handout, lang
         ):
-            message = "; ".join(str(p) for ps in form.errors.values() for p in ps)
-            message += "; ".join(str(p) for p in form.general)
+            found = [p for ps in form.errors.values() for p in ps] + form.general
+            message = "; ".join(str(p) for p in found)
             return self.page(
                 request,
                 "error.html",
@@ -498,6 +499,25 @@ class App:
             row = await run_in_threadpool(self.backend.document, key)
         except NotFound:
             return self.not_found(request, "This document")
+        try:
+            return await self._send_steps(request, row)
+        except Exception as exc:  # never a traceback, and never an address in the log
+            _log_send_error(request, exc)
+            form = SendForm()
+            form.general = [
+                Problem(
+                    "sending",
+                    "something went wrong (a bug in handouts, not something you did); the "
+                    "details are in the window where `handouts serve` runs",
+                    hint="what was sent is recorded: sending again skips it",
+                )
+            ]
+            return self._send_page(request, row, form, "write", 500)
+
+    async def _send_steps(self, request: Request, row: Any) -> Response:
+        """The send page's steps: write the addresses, answer about likely typos, confirm,
+        then send or download."""
+        key = row.key
         form = SendForm()
         if request.method == "GET":
             return self._send_page(request, row, form, "write")
@@ -547,7 +567,7 @@ class App:
             try:
                 blob, name, media, _ = await run_in_threadpool(self.backend.send_eml, key, chosen)
             except HandoutsError as exc:
-                form.general = list(exc.problems)
+                form.general = _problems(exc)
                 return self._send_page(request, row, form, "write", 422)
             return Response(
                 blob,
@@ -564,26 +584,15 @@ class App:
                 )
                 summary = await run_in_threadpool(self.backend.send, plan)
             except HandoutsError as exc:
-                form.general = list(exc.problems)
+                form.general = _problems(exc)
                 return self._send_page(request, row, form, "write", 422)
-            except Exception as exc:  # never a traceback, and never an address in the log
-                _log_send_error(request, exc)
-                form.general = [
-                    Problem(
-                        "sending",
-                        "something went wrong while sending (a bug in handouts, not something "
-                        "you did); the details are in the window where `handouts serve` runs",
-                        hint="what was sent is recorded: sending again skips it",
-                    )
-                ]
-                return self._send_page(request, row, form, "write", 500)
             return self._send_page(
                 request, row, form, "done", 200 if summary.ok else 502, result=send_result(summary)
             )
         try:
             plan, why = await run_in_threadpool(self.backend.send_preview, key, chosen, form.again)
         except HandoutsError as exc:
-            form.general = list(exc.problems)
+            form.general = _problems(exc)
             return self._send_page(request, row, form, "write", 422)
         overview = send_overview(plan, why, self.backend.smtp_configured())
         return self._send_page(
@@ -694,9 +703,11 @@ class App:
             except HandoutsError:  # the file does not load: the YAML view shows why
                 return RedirectResponse(f"/edit/{handout}/{lang}/yaml", 303)
             form = forms.handout_form(model, snap.sha256)
-            message = (
-                "Saved. The preview is being updated." if request.query_params.get("saved") else ""
-            )
+            message = ""
+            if request.query_params.get("saved"):
+                message = "Saved. The preview is being updated."
+            elif request.query_params.get("approved"):
+                message = "Approved. The sign-off is recorded in the handout's file."
             return await self._editor(request, handout, lang, display, form, message)
         data = await request.form(max_part_size=2 * 1024 * 1024)
         action = str(data.get("action", "save"))
@@ -1137,6 +1148,11 @@ def _send_line(recipient: Any, choices: dict[int, str]) -> SendLine:
         line.meant_domain = recipient.suggestion.rpartition("@")[2]
         line.choice = choices.get(number, "")
     return line
+
+
+def _problems(exc: HandoutsError) -> list[Problem]:
+    """An error's problems, to show in a form: never none, whatever raised it."""
+    return list(exc.problems) or [Problem("sending", str(exc))]
 
 
 def _chosen(recipients: list[Any], choices: dict[int, str]) -> list[Any]:

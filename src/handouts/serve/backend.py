@@ -815,7 +815,7 @@ class Backend:
         try:
             return self.send_plan(key, recipients, again=again), ""
         except HandoutsError as exc:
-            if not all(_about_smtp(p) for p in exc.problems):
+            if not exc.problems or not all(_about_smtp(p) for p in exc.problems):
                 raise
             why = "; ".join(str(p) for p in exc.problems)
         return self.send_plan(key, recipients, eml_dir=Path("eml"), again=again), why
