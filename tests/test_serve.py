@@ -1180,6 +1180,23 @@ def test_a_corrected_typo_that_matches_another_line_is_sent_once(serve, mail_ser
     assert [m.rcpt_tos for m in server.received] == [["ann@gmail.com"]]
 
 
+def test_while_every_leaflet_is_being_built_sending_says_to_wait(serve, mail_server) -> None:
+    """The library's build holds the output folder: the send page says so at once rather
+    than loading until that build ends."""
+    server = Recorder()
+    s = serve(mail_files(mail_server(server)))
+    s.backend.build_status.running = True  # as while "Build all" runs
+    try:
+        r = s.post(SEND, {"action": "check", "to": PATIENT})
+    finally:
+        s.backend.build_status.running = False
+    assert r.status_code == 422
+    assert "every leaflet is being built right now (Build all)" in r.text
+    ok = s.post(SEND, {"action": "check", "to": PATIENT})
+    assert ok.status_code == 200 and "Read the address back to the patient" in ok.text
+    assert server.received == []
+
+
 def test_a_leaflet_that_cannot_be_made_says_why_on_the_send_page(serve, mail_server) -> None:
     """The build's own problem is shown, and the leaflet is not built a second time as if the
     mail settings were at fault."""

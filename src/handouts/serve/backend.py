@@ -799,6 +799,16 @@ class Backend:
         and verified (a DRAFT is refused), and what was sent in the last 24 hours."""
         from ..send import SendRequest, prepare
 
+        if self.build_status.running:  # it holds the output folder until it ends
+            raise HandoutsError(
+                Problem(
+                    "sending",
+                    "every leaflet is being built right now (Build all), so nothing can be "
+                    "sent until that build ends",
+                    hint="wait for it to finish (the Build all page shows how far it is), "
+                    "then press the button again",
+                )
+            )
         if self.document(key).status not in ("current", "draft"):
             # Rendered in the warm worker first; the library then finds it up to date.
             self.preview([key], "sending")
