@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -410,6 +411,44 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_nothing_behind(twelve) -> None:
         assert _sha(root / "output" / name) == record["sha256"]
     _wait_until(lambda: not _live(proc.pid), "the build's worker processes to end")
     assert list(tmp.iterdir()) == []
+
+
+def test_cancel_stops_a_build_while_a_worker_is_busy_with_one_long_document(
+    make_project,
+) -> None:
+    """The wait for results wakes by itself: a cancel set while no document is finishing (and
+    likewise a Ctrl-C the kernel handed to another thread) stops the build at once, not when
+    the long document ends. Before, the build waited for the stalled leaflet's time limit."""
+    root = make_project(stalled_brand())
+    project = api.open_project(root)
+    cancel = threading.Event()
+    timers: list[threading.Timer] = []
+
+    class Progress:
+        def start(self, total: int, todo: int) -> None:
+            pass
+
+        def result(self, result) -> None:
+            # the 'test' leaflet is done; 'stalled' renders on: cancel while nothing finishes
+            timers.append(threading.Timer(0.5, cancel.set))
+            timers[-1].start()
+
+    reports: list[api.Report] = []
+    request = api.BuildRequest(workers=2, limits=api.Limits(timeout=900))
+    thread = threading.Thread(
+        target=lambda: reports.append(
+            api.build(project, request, progress=Progress(), cancel=cancel)
+        ),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(300)
+    assert not thread.is_alive(), "the build went on after it was cancelled"
+    (report,) = reports
+    assert report.interrupted
+    assert [(r.output, r.status) for r in report.results] == [
+        ("test/sample.en.leaflet.pdf", "built")
+    ]
 
 
 def test_workers_die_with_a_killed_build_and_the_next_build_cleans_up(twelve) -> None:

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -276,6 +276,11 @@ def _stop_workers() -> None:
         process.kill()
 
 
+# How often the waiting build wakes: a signal the kernel gave another thread (the pool's
+# manager) is only acted on when the main thread runs, and the cancel flag is read then too.
+WAKE_S = 0.2
+
+
 def _collect(
     pool: Executor,
     jobs: list[Job],
@@ -283,27 +288,34 @@ def _collect(
     finish: Callable[[Result], None],
     cancelled: Callable[[], bool],
 ) -> None:
-    """Submit ``jobs`` to ``pool`` and hand each result to ``finish`` as it completes."""
-    futures: dict[Future, Job] = {}
+    """Submit ``jobs`` to ``pool`` and hand each result to ``finish`` as it completes. The
+    wait wakes every WAKE_S, so Ctrl-C, SIGTERM and ``cancel`` stop a build at once even while
+    every worker is busy with one long document."""
+    futures: dict[Future, int] = {}
     try:
-        futures = {pool.submit(run_job, job, limits): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # a worker died (out of memory, killed, lost node)
-                job = futures[future]
-                result = Result(
-                    job.label,
-                    str(job.output),
-                    "failed",
-                    error=(
-                        f"{job.label}: the worker stopped unexpectedly ({type(exc).__name__}: "
-                        f"{exc}); build again, and report it if it happens again"
-                    ),
-                )
-            finish(result)
-            if cancelled():
-                break
+        futures = {pool.submit(run_job, job, limits): i for i, job in enumerate(jobs)}
+        pending = set(futures)
+        while pending and not cancelled():
+            done, pending = wait(pending, timeout=WAKE_S, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=futures.__getitem__):
+                finish(_result_of(future, jobs[futures[future]]))
+                if cancelled():
+                    return
     finally:
         for future in futures:
             future.cancel()
+
+
+def _result_of(future: Future, job: Job) -> Result:
+    try:
+        return future.result()
+    except Exception as exc:  # a worker died (out of memory, killed, lost node)
+        return Result(
+            job.label,
+            str(job.output),
+            "failed",
+            error=(
+                f"{job.label}: the worker stopped unexpectedly ({type(exc).__name__}: "
+                f"{exc}); build again, and report it if it happens again"
+            ),
+        )
