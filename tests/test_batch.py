@@ -224,7 +224,7 @@ def test_ctrl_c_stops_cleanly(make_project) -> None:
     # 'stalled' keeps the build running until the signal, so it never ends first
     root = make_project({**NO_TEST_BRAND, **_brands(12), **stalled_brand()})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "handouts", "build", "-C", str(root), "-j", "2"],
+        [sys.executable, "-X", "faulthandler", "-m", "handouts", "build", "-C", str(root), "-j2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -233,9 +233,17 @@ def test_ctrl_c_stops_cleanly(make_project) -> None:
     for line in proc.stdout:
         if line.startswith("built"):
             break
+    # what the build inherited: a blocked or ignored SIGINT would explain a build that goes on
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    masks = [ln for ln in status.splitlines() if ln.startswith(("SigBlk", "SigIgn", "SigCgt"))]
     proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        _out, err = proc.communicate(timeout=60)
+        raise AssertionError(f"the build did not stop: {masks}\n{err[-8000:]}") from None
+    assert proc.returncode == 130, (masks, err)
     assert "stopped" in err
     assert "Traceback" not in err
     records = json.loads((root / "output/manifest.json").read_text())["documents"]
