@@ -11,6 +11,7 @@ import email
 import hashlib
 import io
 import json
+import os
 import shutil
 import socket
 import stat
@@ -27,9 +28,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from handouts.cli import cli
+from handouts.errors import HandoutsError
 from handouts.send import SendRequest, deliver, load_recipients, prepare
 from handouts.send.audit import SECRET, AuditLog, address_hmac, secret_key, timestamp
-from handouts.send.recipients import mask, scrub, suggest
+from handouts.send.recipients import mask, read_csv, scrub, suggest
 from handouts.send.sending import RateLimiter
 
 from conftest import LOGO_SVG, Ran
@@ -992,3 +994,17 @@ def test_a_draft_is_never_sent(project, smtp_server) -> None:
     assert "is a DRAFT, not approved for patients, so it was not sent" in ran.stderr
     assert "handouts review approve knee-injections" in ran.stderr
     assert server.received == []
+
+
+def test_a_patients_file_that_is_a_pipe_or_too_large_is_refused_without_reading_it(
+    tmp_path: Path,
+) -> None:
+    """The CSV goes through the project's one bounded reader (files.read_file)."""
+    pipe = tmp_path / "patients.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(HandoutsError, match=r"is not a regular file \(it is a named pipe\)"):
+        read_csv(pipe, "patients.csv")  # returns at once: a FIFO is never opened for reading
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"email\n" + b"a@example.com\n" * 500_000)
+    with pytest.raises(HandoutsError, match=r"big.csv: the file is too large .*the limit is 5 MB"):
+        read_csv(big, "big.csv")

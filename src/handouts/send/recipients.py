@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import HandoutsError, Problem
+from ..files import read_file
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -237,36 +236,12 @@ def _language(value: str, where: str) -> str | None:
 # ---------------------------------------------------------------- reading
 
 
-def _read_bounded(path: Path, display: str) -> bytes:
-    """The file's bytes: a regular file only (not a FIFO or device), at most MAX_CSV_BYTES."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise HandoutsError(
-            Problem(display, f"cannot open the file ({exc.strerror})", hint="check the path")
-        ) from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise HandoutsError(
-                Problem(display, "is not a regular file", hint="give the path of a .csv file")
-            )
-        data = handle.read(MAX_CSV_BYTES + 1)
-    if len(data) > MAX_CSV_BYTES:
-        raise HandoutsError(
-            Problem(
-                display,
-                f"is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB",
-                hint="split it into smaller files",
-            )
-        )
-    return data
-
-
 def read_csv(path: Path, display: str | None = None) -> list[Recipient]:
     """Recipients from a CSV file with an ``email`` column and an optional ``language`` one.
     Every problem in the file is reported at once, each with its line."""
     display = display or str(path)
-    data = _read_bounded(path, display)
+    # a regular file only (never a FIFO or device), read up to the cap and no further
+    data = read_file(path, limit=MAX_CSV_BYTES, display=display)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
